@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UFFDIO_API: let a userfaultfd context negotiate UFFD_FEATURE_WP_UNPOPULATED.
+ *
+ * Stock kernels reject bit 13 as unknown.  When the module grants it, the
+ * bit is hidden from the original handler, which then does everything else
+ * exactly as before (other unknown bits, a second UFFDIO_API, EVENT_FORK
+ * permission all fail as they always did), and is recorded in the context's
+ * own feature word afterwards.  That word is what fork (EVENT_FORK) copies
+ * into a child's context, so inheritance needs no further work.
+ */
+#include <linux/fs.h>
+#include <linux/module.h>
+
+#include "uffd_wpu.h"
+
+static unsigned long wpu_orig_userfaultfd_ioctl;
+static long wpu_api_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg);
+
+/* Once the layout check has failed the module never writes a ctx again. */
+static bool wpu_ctx_layout_bad;
+
+void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features)
+{
+	unsigned int old = READ_ONCE(ctx->features);
+
+	/* Stock code only ever reads the word after UFFDIO_API; be exact anyway. */
+	for (;;) {
+		unsigned int seen = cmpxchg(&ctx->features, old, old | features);
+
+		if (seen == old)
+			return;
+		old = seen;
+	}
+}
+
+bool wpu_ctx_wants_holes(struct vm_area_struct *vma)
+{
+	struct wpu_uffd_ctx *ctx = wpu_compat_vma_ctx(vma);
+
+	if (!ctx)
+		return false;
+	return (READ_ONCE(ctx->features) & WPU_FEATURE_WP_UNPOPULATED) ||
+	       wpu_mm_opted_in(vma->vm_mm);
+}
+
+/* May @ctx have the feature?  Transparent mode, or its mm opted in. */
+static bool wpu_api_grants(struct wpu_uffd_ctx *ctx)
+{
+	if (!READ_ONCE(wpu_enabled) || READ_ONCE(wpu_ctx_layout_bad))
+		return false;
+	return READ_ONCE(wpu_transparent) || wpu_mm_opted_in(ctx->mm);
+}
+
+/*
+ * The original stored exactly uffd_ctx_features(requested) in the context.
+ * Anything else means our mirror of the private structure is wrong for this
+ * kernel; then nothing is written and bit 13 is never granted again.
+ */
+static bool wpu_ctx_layout_ok(struct wpu_uffd_ctx *ctx, u64 requested)
+{
+	unsigned int expect = (unsigned int)requested | WPU_UFFD_FEATURE_INITIALIZED;
+
+	if (READ_ONCE(ctx->features) == expect && ctx->mm)
+		return true;
+	WRITE_ONCE(wpu_ctx_layout_bad, true);
+	pr_err("struct userfaultfd_ctx layout does not match %s; not granting WP_UNPOPULATED\n",
+	       wpu_kernel_release());
+	return false;
+}
+
+static long wpu_api(struct file *file, unsigned long arg)
+{
+	struct uffdio_api __user *uapi = (struct uffdio_api __user *)arg;
+	struct wpu_uffd_ctx *ctx = file->private_data;
+	bool grant, want;
+	u64 features;
+	long ret;
+
+	grant = wpu_api_grants(ctx);
+	if (!grant || get_user(features, &uapi->features))
+		return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl,
+				     wpu_api_ioctl, file, UFFDIO_API, arg);
+
+	want = features & WPU_FEATURE_WP_UNPOPULATED;
+	if (want) {
+		/* The mm must pin the module before any hole can be protected. */
+		ret = wpu_track_mm(ctx->mm);
+		if (ret)
+			return ret;
+		features &= ~WPU_FEATURE_WP_UNPOPULATED;
+		if (put_user(features, &uapi->features))
+			return -EFAULT;
+	}
+
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+			    file, UFFDIO_API, arg);
+	if (ret)
+		return ret;	/* the original already zeroed the reply */
+
+	/*
+	 * Between the original's cmpxchg and ours another thread could use
+	 * the context; a program does not, before UFFDIO_API has returned.
+	 */
+	if (want) {
+		if (!wpu_ctx_layout_ok(ctx, features))
+			return -EINVAL;
+		wpu_ctx_add_features(ctx, WPU_FEATURE_WP_UNPOPULATED);
+		wpu_count(api_granted);
+	}
+
+	/* Advertise the bit the way a native kernel lists all it supports. */
+	if (get_user(features, &uapi->features) ||
+	    put_user(features | WPU_FEATURE_WP_UNPOPULATED, &uapi->features))
+		return -EFAULT;
+	return 0;
+}
+
+static long wpu_api_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	long ret;
+
+	wpu_enter();
+	ret = wpu_api(file, arg);
+	wpu_leave();
+	return ret;
+}
+
+/* Only UFFDIO_API leaves the original: every other command never sees us. */
+static bool wpu_api_wants(struct pt_regs *regs)
+{
+	return (unsigned int)regs_get_kernel_argument(regs, 1) == UFFDIO_API;
+}
+
+struct wpu_hook wpu_api_hooks[] = {
+	{
+		.name = "userfaultfd_ioctl",
+		.wrapper = wpu_api_ioctl,
+		.orig = &wpu_orig_userfaultfd_ioctl,
+		.wants = wpu_api_wants,
+	},
+};
+const unsigned int wpu_api_nr_hooks = ARRAY_SIZE(wpu_api_hooks);

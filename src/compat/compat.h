@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Force-included into every object: the only place that knows how the
+ * kernels we support differ.  Logic files use the wpu_compat_* names and
+ * never look at LINUX_VERSION_CODE.  The -D flags come from
+ * compat/Kbuild.include, which probes the headers being built against.
+ */
+#ifndef WPU_COMPAT_H
+#define WPU_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/ftrace.h>
+#include <linux/mm.h>
+#include <linux/swap.h>		/* before swapops.h: MAX_SWAPFILES_SHIFT */
+#include <linux/swapops.h>
+#include <linux/userfaultfd_k.h>
+#include <linux/uaccess.h>
+
+/* --- ftrace callback ---------------------------------------------------- */
+
+#ifdef WPU_HAVE_FTRACE_REGS
+typedef struct ftrace_regs wpu_ftrace_regs_t;
+static __always_inline struct pt_regs *wpu_compat_regs(wpu_ftrace_regs_t *f)
+{
+	return ftrace_get_regs(f);
+}
+
+/* The callback only rewrites regs->ip; ftrace may guard recursion for us. */
+#define WPU_FTRACE_OPS_FLAGS	FTRACE_OPS_FL_RECURSION
+#else
+typedef struct pt_regs wpu_ftrace_regs_t;
+static __always_inline struct pt_regs *wpu_compat_regs(wpu_ftrace_regs_t *r)
+{
+	return r;
+}
+
+/* Before 5.11 the flag says "callback is recursion safe"; it is. */
+#define WPU_FTRACE_OPS_FLAGS	FTRACE_OPS_FL_RECURSION_SAFE
+#endif
+
+/* --- IBT ------------------------------------------------------------------ */
+
+/*
+ * With CONFIG_X86_KERNEL_IBT the kernel "seals" (overwrites) the ENDBR of
+ * functions whose address is never taken; an indirect call to one of them
+ * faults on CPUs that enforce IBT.  We call the functions we resolve through
+ * pointers, so refuse any whose ENDBR is gone.  A kprobe on an IBT kernel
+ * reports the address after the ENDBR; wpu_compat_func_start() undoes that.
+ */
+#ifdef CONFIG_X86_KERNEL_IBT
+#include <asm/ibt.h>
+static inline bool wpu_compat_is_endbr(unsigned long addr)
+{
+	u32 insn;
+
+	if (copy_from_kernel_nofault(&insn, (void *)addr, sizeof(insn)))
+		return false;
+	return is_endbr(insn);
+}
+
+static inline unsigned long wpu_compat_func_start(unsigned long addr)
+{
+	return wpu_compat_is_endbr(addr - ENDBR_INSN_SIZE) ?
+		addr - ENDBR_INSN_SIZE : addr;
+}
+
+static inline bool wpu_compat_callable(unsigned long addr)
+{
+	return !cpu_feature_enabled(X86_FEATURE_IBT) || wpu_compat_is_endbr(addr);
+}
+#else
+static inline unsigned long wpu_compat_func_start(unsigned long addr)
+{
+	return addr;
+}
+
+static inline bool wpu_compat_callable(unsigned long addr)
+{
+	return true;
+}
+#endif
+
+/* --- change_protection() ----------------------------------------------- */
+
+#if defined(WPU_CP_HAS_TLB) && defined(WPU_CP_HAS_NEWPROT)
+/* 5.19 - 6.1 */
+typedef long wpu_cp_ret_t;
+#define WPU_CP_PARAMS	struct mmu_gather *tlb, struct vm_area_struct *vma, \
+			unsigned long start, unsigned long end, \
+			pgprot_t newprot, unsigned long cp_flags
+#define WPU_CP_ARGS	tlb, vma, start, end, newprot, cp_flags
+#define WPU_CP_ARG_FLAGS	5
+#elif defined(WPU_CP_HAS_TLB)
+/* 6.2 - 6.3 */
+typedef long wpu_cp_ret_t;
+#define WPU_CP_PARAMS	struct mmu_gather *tlb, struct vm_area_struct *vma, \
+			unsigned long start, unsigned long end, \
+			unsigned long cp_flags
+#define WPU_CP_ARGS	tlb, vma, start, end, cp_flags
+#define WPU_CP_ARG_FLAGS	4
+#else
+/* 5.7 - 5.18 */
+typedef unsigned long wpu_cp_ret_t;
+#define WPU_CP_PARAMS	struct vm_area_struct *vma, unsigned long start, \
+			unsigned long end, pgprot_t newprot, \
+			unsigned long cp_flags
+#define WPU_CP_ARGS	vma, start, end, newprot, cp_flags
+#define WPU_CP_ARG_FLAGS	4
+#endif
+
+/* --- struct userfaultfd_ctx (private to fs/userfaultfd.c) ---------------- */
+
+/*
+ * Mirror of the private definition, field for field, so that offsets follow
+ * the configuration (lockdep grows the wait queues) exactly as the kernel's
+ * own.  Only 'features' and 'mm' are ever read or written; both are checked
+ * against known values before the module trusts the layout (see api.c).
+ */
+struct wpu_uffd_ctx {
+	wait_queue_head_t fault_pending_wqh;
+	wait_queue_head_t fault_wqh;
+	wait_queue_head_t fd_wqh;
+	wait_queue_head_t event_wqh;
+	seqcount_spinlock_t refile_seq;
+	refcount_t refcount;
+	unsigned int flags;
+	unsigned int features;
+	bool released;
+#ifdef WPU_MMAP_CHANGING_ATOMIC
+	atomic_t mmap_changing;
+#else
+	bool mmap_changing;
+#endif
+	struct mm_struct *mm;
+};
+
+/* Same in every supported kernel: fs/userfaultfd.c */
+struct wpu_uffd_fork_ctx {
+	struct wpu_uffd_ctx *orig;
+	struct wpu_uffd_ctx *new;
+	struct list_head list;
+};
+
+#define WPU_UFFD_FEATURE_INITIALIZED	(1U << 31)
+
+static inline struct wpu_uffd_ctx *wpu_compat_vma_ctx(struct vm_area_struct *vma)
+{
+	return (struct wpu_uffd_ctx *)vma->vm_userfaultfd_ctx.ctx;
+}
+
+/* --- page-table allocation ------------------------------------------------ */
+
+/*
+ * The p?d_alloc() inlines call __p?d_alloc(), which modules cannot link
+ * against; these take the resolved function instead.
+ */
+#ifdef __PAGETABLE_P4D_FOLDED
+#define WPU_HAVE_P4D_ALLOC 0	/* 4-level kernel: p4d_alloc() cannot fail */
+#else
+#define WPU_HAVE_P4D_ALLOC 1
+#endif
+
+/* --- pte markers (5.19+ with CONFIG_PTE_MARKER_UFFD_WP) ----------------- */
+
+#ifdef CONFIG_PTE_MARKER_UFFD_WP
+#define WPU_HAVE_MARKERS	1
+static inline pte_t wpu_compat_marker_pte(void)
+{
+	return make_pte_marker(PTE_MARKER_UFFD_WP);
+}
+#else
+#define WPU_HAVE_MARKERS	0
+/* Never called: the marker backend cannot be selected on this kernel. */
+static inline pte_t wpu_compat_marker_pte(void)
+{
+	return __pte(0);
+}
+#endif
+
+#endif /* WPU_COMPAT_H */

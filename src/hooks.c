@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Symbol resolution and ftrace redirection.
+ *
+ * Every hook is an ftrace_ops on one kernel function whose callback moves
+ * the saved instruction pointer to our wrapper, unless the call comes from
+ * this module (the wrapper calling the original).  A hook may carry a
+ * predicate on the call's arguments so that calls we do not care about
+ * never leave the original function.
+ *
+ * Attachment is all or nothing: a kernel on which any target is missing,
+ * not traceable, or not safely callable gets no hook at all, and the module
+ * refuses to load with one line that says why.
+ */
+#include <linux/kallsyms.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/utsname.h>
+#include <linux/wait.h>
+
+#include "uffd_wpu.h"
+
+static unsigned long (*wpu_kallsyms_lookup_name)(const char *name);
+static unsigned int wpu_nr_attached;
+
+/* Tasks currently running a wrapper (see wpu_hooks_quiesce()). */
+static atomic_t wpu_inflight = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(wpu_inflight_wq);
+
+const char *wpu_kernel_release(void)
+{
+	return init_utsname()->release;
+}
+
+void wpu_enter(void)
+{
+	atomic_inc(&wpu_inflight);
+}
+
+void wpu_leave(void)
+{
+	if (atomic_dec_and_test(&wpu_inflight))
+		wake_up_all(&wpu_inflight_wq);
+}
+
+/*
+ * kallsyms_lookup_name() is not exported since 5.7.  A kprobe resolves any
+ * symbol by name, so it can tell us where kallsyms_lookup_name() itself is.
+ */
+static int wpu_find_kallsyms(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret < 0) {
+		pr_err("cannot locate kallsyms_lookup_name (kprobe: %d) on %s; refusing to load\n",
+		       ret, wpu_kernel_release());
+		return ret;
+	}
+	addr = wpu_compat_func_start((unsigned long)kp.addr);
+	unregister_kprobe(&kp);
+
+	if (!wpu_compat_callable(addr)) {
+		pr_err("kallsyms_lookup_name has a sealed ENDBR (IBT) on %s; refusing to load\n",
+		       wpu_kernel_release());
+		return -ENOEXEC;
+	}
+	wpu_kallsyms_lookup_name = (void *)addr;
+	return 0;
+}
+
+/*
+ * Resolve a function by name and make sure the address is its entry: a
+ * static function shadowed by another of the same name would resolve to the
+ * wrong body, which sprint_symbol() exposes as a different name or offset.
+ */
+static int wpu_lookup(const char *name, unsigned long *addr)
+{
+	char buf[KSYM_SYMBOL_LEN];
+	size_t len = strlen(name);
+	unsigned long a;
+
+	a = wpu_kallsyms_lookup_name(name);
+	if (!a)
+		return -ENOENT;
+	sprint_symbol(buf, a);
+	if (strncmp(buf, name, len) || strncmp(buf + len, "+0x0/", 5))
+		return -ENOENT;
+	if (!wpu_compat_callable(a))
+		return -ENOEXEC;
+	*addr = a;
+	return 0;
+}
+
+int wpu_resolve(const struct wpu_sym *syms, unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	if (!wpu_kallsyms_lookup_name) {
+		ret = wpu_find_kallsyms();
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < n; i++) {
+		ret = wpu_lookup(syms[i].name, syms[i].addr);
+		if (!ret || (ret == -ENOENT && syms[i].optional))
+			continue;
+		if (ret == -ENOEXEC)
+			pr_err("%s has a sealed ENDBR (IBT) on %s; refusing to load\n",
+			       syms[i].name, wpu_kernel_release());
+		else
+			pr_err("%s not found on %s; refusing to load\n",
+			       syms[i].name, wpu_kernel_release());
+		return ret;
+	}
+	return 0;
+}
+
+static void notrace wpu_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
+				     struct ftrace_ops *ops,
+				     wpu_ftrace_regs_t *fregs)
+{
+	struct wpu_hook *hook = container_of(ops, struct wpu_hook, ops);
+	struct pt_regs *regs = wpu_compat_regs(fregs);
+
+	/* The wrapper calling the original: let it run. */
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	if (hook->wants && !hook->wants(regs))
+		return;
+	regs->ip = (unsigned long)hook->wrapper;
+}
+
+/*
+ * Flags, deliberately:
+ *  SAVE_REGS + IPMODIFY  we rewrite regs->ip; IPMODIFY also makes a second
+ *                        redirector (livepatch) on the same function fail
+ *                        to attach instead of silently losing to us.
+ *  PERMANENT             "sysctl kernel.ftrace_enabled=0" fails with EBUSY
+ *                        while we are attached.  Switching tracing off would
+ *                        otherwise strand pte markers in front of stock code
+ *                        that WARNs on them (6.1 do_swap_page()).
+ */
+#define WPU_OPS_FLAGS (FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY | \
+		       FTRACE_OPS_FL_PERMANENT | WPU_FTRACE_OPS_FLAGS)
+
+static int wpu_hook_prepare(struct wpu_hook *hook)
+{
+	int ret;
+
+	ret = wpu_lookup(hook->name, hook->orig);
+	if (ret == -ENOEXEC) {
+		pr_err("%s has a sealed ENDBR (IBT) on %s; refusing to load\n",
+		       hook->name, wpu_kernel_release());
+		return ret;
+	}
+	if (ret) {
+		pr_err("%s not found on %s; refusing to load\n",
+		       hook->name, wpu_kernel_release());
+		return ret;
+	}
+	hook->ops.func = wpu_ftrace_thunk;
+	hook->ops.flags = WPU_OPS_FLAGS;
+	ret = ftrace_set_filter_ip(&hook->ops, *hook->orig, 0, 0);
+	if (ret) {
+		pr_err("%s is not traceable on %s; refusing to load\n",
+		       hook->name, wpu_kernel_release());
+		return ret;
+	}
+	return 0;
+}
+
+static void wpu_hook_release(struct wpu_hook *hook)
+{
+	if (hook->attached) {
+		unregister_ftrace_function(&hook->ops);
+		hook->attached = false;
+		wpu_nr_attached--;
+	}
+	if (*hook->orig)
+		ftrace_set_filter_ip(&hook->ops, *hook->orig, 1, 0);
+}
+
+int wpu_hooks_attach(struct wpu_hook **hooks, unsigned int n)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (!wpu_kallsyms_lookup_name) {
+		ret = wpu_find_kallsyms();
+		if (ret)
+			return ret;
+	}
+	/* Resolve and filter everything before anything goes live. */
+	for (i = 0; i < n && !ret; i++)
+		ret = wpu_hook_prepare(hooks[i]);
+	if (ret)
+		goto undo;
+
+	for (i = 0; i < n; i++) {
+		ret = register_ftrace_function(&hooks[i]->ops);
+		if (ret) {
+			if (ret == -EBUSY)
+				pr_err("cannot attach to %s on %s: kernel.ftrace_enabled is 0 or another module redirects it; refusing to load\n",
+				       hooks[i]->name, wpu_kernel_release());
+			else
+				pr_err("cannot attach to %s on %s (%d); refusing to load\n",
+				       hooks[i]->name, wpu_kernel_release(), ret);
+			goto undo;
+		}
+		hooks[i]->attached = true;
+		wpu_nr_attached++;
+	}
+	return 0;
+
+undo:
+	wpu_hooks_detach(hooks, n);
+	return ret;
+}
+
+void wpu_hooks_detach(struct wpu_hook **hooks, unsigned int n)
+{
+	while (n--)
+		wpu_hook_release(hooks[n]);
+}
+
+/* Testing aid (require_traceable=): is @name a function ftrace can hook? */
+int wpu_check_traceable(const char *name)
+{
+	struct ftrace_ops ops = { .func = wpu_ftrace_thunk };
+	unsigned long addr;
+	int ret;
+
+	ret = wpu_lookup(name, &addr);
+	if (ret) {
+		pr_err("%s not found on %s; refusing to load\n", name,
+		       wpu_kernel_release());
+		return ret;
+	}
+	ret = ftrace_set_filter_ip(&ops, addr, 0, 0);
+	if (ret) {
+		pr_err("%s is not traceable on %s; refusing to load\n", name,
+		       wpu_kernel_release());
+		return ret;
+	}
+	ftrace_set_filter_ip(&ops, addr, 1, 0);
+	return 0;
+}
+
+unsigned int wpu_hooks_count(void)
+{
+	return wpu_nr_attached;
+}
+
+/*
+ * After the hooks are gone no new task can enter a wrapper, but tasks may
+ * still be inside one, or between the redirect and wpu_enter(), or between
+ * wpu_leave() and the return.  The last two windows are never a voluntary
+ * sleep, so an RCU-tasks grace period covers them; the count covers the
+ * rest.  Tasks that can sleep for long inside a wrapper (a fault waiting for
+ * the uffd manager) belong to tracked mms, which keep the module pinned.
+ */
+void wpu_hooks_quiesce(void)
+{
+	synchronize_rcu_tasks();
+	wait_event(wpu_inflight_wq, !atomic_read(&wpu_inflight));
+	synchronize_rcu_tasks();
+}

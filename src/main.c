@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uffd_wpu: UFFD_FEATURE_WP_UNPOPULATED for kernels 5.7-6.3.
+ *
+ * Load order: choose the backend, resolve every symbol the chosen backend
+ * calls, bring up the control surface, then attach every hook or none.
+ * Nothing is advertised before the last hook is live, and the module cannot
+ * be unloaded while any mm may still hold a protected hole (track.c).
+ */
+#include <linux/module.h>
+
+#include "uffd_wpu.h"
+
+static struct wpu_hook *wpu_hooks[8];
+static unsigned int wpu_nr_hooks;
+
+static void wpu_add_hooks(struct wpu_hook *table, unsigned int n)
+{
+	while (n--)
+		wpu_hooks[wpu_nr_hooks++] = table++;
+}
+
+static int wpu_resolve_all(void)
+{
+	int ret;
+
+	ret = wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms);
+	if (!ret && wpu_markers())
+		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
+	if (!ret && wpu_require_symbol) {
+		unsigned long addr;
+		const struct wpu_sym extra = { wpu_require_symbol, &addr };
+
+		ret = wpu_resolve(&extra, 1);
+	}
+	if (!ret && wpu_require_traceable)
+		ret = wpu_check_traceable(wpu_require_traceable);
+	return ret;
+}
+
+static void wpu_select_hooks(void)
+{
+	wpu_add_hooks(wpu_track_hooks, wpu_track_nr_hooks);
+	wpu_add_hooks(wpu_protect_hooks, wpu_protect_nr_hooks);
+	if (wpu_markers()) {
+		wpu_add_hooks(wpu_fault_hooks, wpu_fault_nr_hooks);
+		wpu_add_hooks(wpu_zap_hooks, wpu_zap_nr_hooks);
+	}
+	/* Last: granting the feature is what makes holes appear. */
+	wpu_add_hooks(wpu_api_hooks, wpu_api_nr_hooks);
+}
+
+static int __init wpu_init(void)
+{
+	int ret;
+
+	ret = wpu_parse_backend();
+	if (ret) {
+		pr_err("backend=%s is not available on %s; refusing to load\n",
+		       wpu_backend_param_name(), wpu_kernel_release());
+		return ret;
+	}
+	ret = wpu_resolve_all();
+	if (ret)
+		return ret;
+	ret = wpu_track_init();
+	if (ret)
+		return ret;
+	ret = wpu_ctl_init();
+	if (ret)
+		goto track;
+
+	wpu_select_hooks();
+	ret = wpu_hooks_attach(wpu_hooks, wpu_nr_hooks);
+	if (ret)
+		goto ctl;
+	pr_info("%s backend on %s: %u hooks attached, WP_UNPOPULATED %s\n",
+		wpu_backend_name(), wpu_kernel_release(), wpu_nr_hooks,
+		wpu_enabled ? "enabled" : "disabled");
+	return 0;
+ctl:
+	wpu_ctl_exit();
+track:
+	wpu_track_exit();
+	return ret;
+}
+
+static void __exit wpu_exit(void)
+{
+	wpu_hooks_detach(wpu_hooks, wpu_nr_hooks);
+	wpu_hooks_quiesce();
+	wpu_ctl_exit();
+	wpu_track_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(wpu_init);
+module_exit(wpu_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("uffd-wpu developers");
+MODULE_DESCRIPTION("UFFD_FEATURE_WP_UNPOPULATED for kernels that lack it");
+MODULE_VERSION(WPU_VERSION);

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UFFDIO_WRITEPROTECT over holes.
+ *
+ * Stock change_protection() skips none ptes and missing page tables of
+ * anonymous VMAs, so a later first touch maps a writable page (or a THP)
+ * without a write-protect fault.  For VMAs whose context wants holes
+ * protected, a pass before the original allocates the page tables of the
+ * whole range (as 6.4+ does: no THP can then appear in a protected hole)
+ * and fills every none pte with the backend's "protected hole":
+ *
+ *   marker    a PTE_MARKER_UFFD_WP swap-type entry, exactly what 6.4+
+ *             installs; fault.c and zap.c teach the rest of the kernel
+ *             the anonymous-memory semantics of 6.4+.
+ *   zeropage  a present, read-only, special zero-page pte with the uffd-wp
+ *             bit: what stock produces after a read of a hole followed by
+ *             UFFDIO_WRITEPROTECT, so every stock path already handles it.
+ *
+ * Ordering: holes first, original second.  A pte that is none during our
+ * pass gets its protected-hole entry under the page-table lock, so a racing
+ * fault sees it; a pte that is populated is protected by the original.  The
+ * other order would let a fault fill a hole between the two passes.  When
+ * our pass saw nothing but holes, the original would only re-walk what we
+ * just wrote, so it is skipped.
+ */
+#include <linux/huge_mm.h>
+#include <linux/mm.h>
+#include <linux/rmap.h>
+#include <linux/sched.h>
+
+#include "uffd_wpu.h"
+
+static unsigned long wpu_orig_change_protection;
+
+static unsigned long wpu_p4d_alloc_fn, wpu_pud_alloc_fn, wpu_pmd_alloc_fn;
+static unsigned long wpu_pte_alloc_fn, wpu_anon_vma_prepare_fn;
+
+const struct wpu_sym wpu_protect_syms[] = {
+	{ "__p4d_alloc", &wpu_p4d_alloc_fn, !WPU_HAVE_P4D_ALLOC },
+	{ "__pud_alloc", &wpu_pud_alloc_fn },
+	{ "__pmd_alloc", &wpu_pmd_alloc_fn },
+	{ "__pte_alloc", &wpu_pte_alloc_fn },
+	{ "__anon_vma_prepare", &wpu_anon_vma_prepare_fn },
+};
+const unsigned int wpu_protect_nr_syms = ARRAY_SIZE(wpu_protect_syms);
+
+/* --- page tables ------------------------------------------------------- */
+
+/* The p?d_alloc() inlines, calling the resolved allocators. */
+static pmd_t *wpu_pmd_alloc(struct mm_struct *mm, unsigned long addr)
+{
+	int (*p4d_fn)(struct mm_struct *, pgd_t *, unsigned long);
+	int (*pud_fn)(struct mm_struct *, p4d_t *, unsigned long);
+	int (*pmd_fn)(struct mm_struct *, pud_t *, unsigned long);
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	p4d_fn = (void *)wpu_p4d_alloc_fn;
+	pud_fn = (void *)wpu_pud_alloc_fn;
+	pmd_fn = (void *)wpu_pmd_alloc_fn;
+
+	if (WPU_HAVE_P4D_ALLOC && unlikely(pgd_none(*pgd)) &&
+	    p4d_fn(mm, pgd, addr))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (unlikely(p4d_none(*p4d)) && pud_fn(mm, p4d, addr))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (unlikely(pud_none(*pud)) && pmd_fn(mm, pud, addr))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+static int wpu_pte_alloc(struct mm_struct *mm, pmd_t *pmd)
+{
+	int (*fn)(struct mm_struct *, pmd_t *) = (void *)wpu_pte_alloc_fn;
+
+	return unlikely(pmd_none(*pmd)) && fn(mm, pmd) ? -ENOMEM : 0;
+}
+
+/* --- the protected-hole entry ------------------------------------------- */
+
+static pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr)
+{
+	pte_t pte;
+
+	if (wpu_markers())
+		return wpu_compat_marker_pte();
+	pte = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
+	/* Before 6.5 pte_mkuffd_wp() does not clear the write bit itself. */
+	return pte_mkuffd_wp(pte_wrprotect(pte_mkspecial(pte)));
+}
+
+/*
+ * Fill the none ptes of one page table.  Returns the number filled; sets
+ * *others when anything else (present, swap, marker) was seen.
+ * Called with mmap_lock held; takes the page-table lock.
+ */
+static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
+			   unsigned long addr, unsigned long end, bool *others)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pte_t *start_pte, *pte;
+	spinlock_t *ptl;
+	long filled = 0;
+
+	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!start_pte) {		/* 6.5+: the table went away */
+		*others = true;
+		return 0;
+	}
+	for (pte = start_pte; addr < end; addr += PAGE_SIZE, pte++) {
+		if (!pte_none(*pte)) {
+			*others = true;
+			continue;
+		}
+		set_pte_at(mm, addr, pte, wpu_hole_pte(vma, addr));
+		filled++;
+	}
+	pte_unmap_unlock(start_pte, ptl);
+	return filled;
+}
+
+/*
+ * Called with mmap_lock held (read for UFFDIO_WRITEPROTECT).  With the lock
+ * held for read an anonymous page table cannot be freed or collapsed into a
+ * THP under us (both need it for write), so once a pmd points to a table it
+ * keeps pointing to that table.
+ */
+static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
+			      unsigned long end, bool *others)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long next;
+	long filled = 0;
+
+	for (; addr < end; addr = next) {
+		pmd_t *pmd, pmdval;
+
+		next = pmd_addr_end(addr, end);
+		pmd = wpu_pmd_alloc(mm, addr);
+		if (!pmd || wpu_pte_alloc(mm, pmd))
+			return -ENOMEM;
+
+		pmdval = READ_ONCE(*pmd);
+		if (!pmd_present(pmdval) || pmd_trans_huge(pmdval) ||
+		    pmd_devmap(pmdval) || pmd_bad(pmdval)) {
+			/* THP, huge zero page, migration entry: the original's */
+			*others = true;
+			continue;
+		}
+		filled += wpu_fill_table(vma, pmd, addr, next, others);
+		cond_resched();
+	}
+	return filled;
+}
+
+static bool wpu_vma_protects_holes(struct vm_area_struct *vma)
+{
+	if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED) ||
+	    !userfaultfd_wp(vma) || !wpu_ctx_wants_holes(vma))
+		return false;
+	/*
+	 * A zero-page pte would satisfy reads that a MISSING registration
+	 * must see, and UFFDIO_COPY refuses to replace it (-EEXIST): in
+	 * MISSING|WP VMAs the holes already trap every access, so they stay.
+	 */
+	if (!wpu_markers() && userfaultfd_missing(vma))
+		return false;
+	return true;
+}
+
+static int wpu_prepare_vma(struct vm_area_struct *vma)
+{
+	int (*prepare)(struct vm_area_struct *) = (void *)wpu_anon_vma_prepare_fn;
+
+	/*
+	 * Zero-page holes are present ptes, and before 5.19 fork copies the
+	 * page tables of an anonymous VMA only when it has an anon_vma: without
+	 * one an EVENT_FORK child would lose the protection of every hole.
+	 */
+	if (wpu_markers() || vma->anon_vma)
+		return 0;
+	return prepare(vma) ? -ENOMEM : 0;
+}
+
+static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
+{
+	bool others = true;
+	wpu_cp_ret_t ret = 0;
+
+	wpu_enter();
+	if (wpu_vma_protects_holes(vma)) {
+		long filled;
+
+		others = false;
+		filled = wpu_prepare_vma(vma) ?:
+			 wpu_protect_holes(vma, start, end, &others);
+		wpu_count(protect_calls);
+		if (filled < 0) {
+			/* Protect what is populated; the holes left are unprotected. */
+			wpu_count(protect_enomem);
+			pr_warn_ratelimited("out of memory protecting holes in %lx-%lx\n",
+					    start, end);
+			others = true;
+		} else {
+			atomic64_add(filled, &wpu_stats.holes_protected);
+		}
+	}
+	if (others)
+		ret = WPU_CALL_ORIG(wpu_orig_change_protection,
+				    wpu_change_protection, WPU_CP_ARGS);
+	wpu_leave();
+	return ret;
+}
+
+/* Only protect requests (UFFDIO_WRITEPROTECT) leave the original. */
+static bool wpu_cp_wants(struct pt_regs *regs)
+{
+	return regs_get_kernel_argument(regs, WPU_CP_ARG_FLAGS) & MM_CP_UFFD_WP;
+}
+
+struct wpu_hook wpu_protect_hooks[] = {
+	{
+		.name = "change_protection",
+		.wrapper = wpu_change_protection,
+		.orig = &wpu_orig_change_protection,
+		.wants = wpu_cp_wants,
+	},
+};
+const unsigned int wpu_protect_nr_hooks = ARRAY_SIZE(wpu_protect_hooks);

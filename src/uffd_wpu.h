@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * uffd_wpu internals shared between the files of the module.
+ *
+ * One file per kernel path we touch:
+ *   hooks.c    symbol resolution and the ftrace redirect machinery
+ *   api.c      UFFDIO_API: granting UFFD_FEATURE_WP_UNPOPULATED
+ *   protect.c  UFFDIO_WRITEPROTECT: protecting holes (both backends)
+ *   fault.c    faults on anonymous uffd-wp pte markers (marker backend)
+ *   zap.c      MADV_DONTNEED drops anonymous markers (marker backend)
+ *   track.c    per-mm state: opt-in, and the lifetime pin on the module
+ *   ctl.c      /dev/uffd-wpu, /sys/kernel/uffd_wpu, module parameters
+ */
+#ifndef UFFD_WPU_H
+#define UFFD_WPU_H
+
+#include <linux/atomic.h>
+#include <linux/mm_types.h>
+#include <linux/types.h>
+#include <uapi/linux/userfaultfd.h>
+#include <linux/uffd-wpu.h>
+
+#define WPU_VERSION	"0.1.0"
+
+#define WPU_FEATURE_WP_UNPOPULATED	UFFD_WPU_FEATURE_WP_UNPOPULATED
+
+enum wpu_backend {
+	WPU_BACKEND_MARKER = UFFD_WPU_BACKEND_MARKER,
+	WPU_BACKEND_ZEROPAGE = UFFD_WPU_BACKEND_ZEROPAGE,
+};
+
+/* ctl.c: knobs (module parameters, also under /sys/kernel/uffd_wpu) */
+extern bool wpu_enabled;
+extern bool wpu_transparent;
+extern enum wpu_backend wpu_backend;
+extern char *wpu_require_symbol;
+extern char *wpu_require_traceable;
+
+/* Constant false where markers do not exist, so their code drops out. */
+static inline bool wpu_markers(void)
+{
+	return WPU_HAVE_MARKERS && wpu_backend == WPU_BACKEND_MARKER;
+}
+
+int wpu_parse_backend(void);
+const char *wpu_backend_name(void);
+const char *wpu_backend_param_name(void);
+int wpu_ctl_init(void);
+void wpu_ctl_exit(void);
+
+/* Counters shown in /sys/kernel/uffd_wpu/stats. */
+struct wpu_stats {
+	atomic64_t api_granted;		/* UFFDIO_API calls that got bit 13 */
+	atomic64_t protect_calls;	/* protect passes over opted-in ranges */
+	atomic64_t holes_protected;	/* none ptes turned into protected holes */
+	atomic64_t protect_enomem;	/* passes stopped by page-table ENOMEM */
+	atomic64_t fault_read;		/* marker faults resolved to zero page */
+	atomic64_t fault_missing;	/* marker faults sent as MISSING */
+	atomic64_t fault_stale;		/* markers dropped outside uffd-wp */
+	atomic64_t fault_collapse;	/* khugepaged swap-in refused */
+	atomic64_t zap_dropped;		/* DONTNEED zaps told to drop markers */
+	atomic64_t fork_tracked;	/* fork children tracked (EVENT_FORK) */
+};
+extern struct wpu_stats wpu_stats;
+
+#define wpu_count(field) atomic64_inc(&wpu_stats.field)
+
+/* hooks.c */
+struct pt_regs;
+struct wpu_hook {
+	const char *name;
+	void *wrapper;			/* replacement; calls *orig */
+	unsigned long *orig;		/* resolved address of the target */
+	/* optional: redirect only calls for which this returns true */
+	bool (*wants)(struct pt_regs *regs);
+	struct ftrace_ops ops;
+	bool attached;
+};
+
+struct wpu_sym {
+	const char *name;
+	unsigned long *addr;
+	bool optional;
+};
+
+int wpu_resolve(const struct wpu_sym *syms, unsigned int n);
+int wpu_hooks_attach(struct wpu_hook **hooks, unsigned int n);
+void wpu_hooks_detach(struct wpu_hook **hooks, unsigned int n);
+int wpu_check_traceable(const char *name);
+unsigned int wpu_hooks_count(void);
+void wpu_hooks_quiesce(void);
+const char *wpu_kernel_release(void);
+
+/*
+ * Every wrapper brackets its body with these, so that unload can wait for
+ * tasks that are still running module code (see hooks.c).
+ */
+void wpu_enter(void);
+void wpu_leave(void);
+
+/* Hook tables of the logic files, registered together by main.c. */
+extern struct wpu_hook wpu_api_hooks[];
+extern const unsigned int wpu_api_nr_hooks;
+extern struct wpu_hook wpu_protect_hooks[];
+extern const unsigned int wpu_protect_nr_hooks;
+extern struct wpu_hook wpu_track_hooks[];
+extern const unsigned int wpu_track_nr_hooks;
+extern struct wpu_hook wpu_fault_hooks[];
+extern const unsigned int wpu_fault_nr_hooks;
+extern struct wpu_hook wpu_zap_hooks[];
+extern const unsigned int wpu_zap_nr_hooks;
+
+extern const struct wpu_sym wpu_protect_syms[];
+extern const unsigned int wpu_protect_nr_syms;
+extern const struct wpu_sym wpu_fault_syms[];
+extern const unsigned int wpu_fault_nr_syms;
+
+/* track.c */
+int wpu_track_init(void);
+void wpu_track_exit(void);
+int wpu_track_mm(struct mm_struct *mm);
+int wpu_optin(struct mm_struct *mm);
+void wpu_optout(struct mm_struct *mm);
+bool wpu_mm_opted_in(struct mm_struct *mm);
+bool wpu_mm_tracked(struct mm_struct *mm);
+u64 wpu_tracked_mms(void);
+
+/* api.c */
+struct wpu_uffd_ctx;
+bool wpu_ctx_wants_holes(struct vm_area_struct *vma);
+void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
+
+/* Call the function a wrapper replaces, at its resolved address. */
+#define WPU_CALL_ORIG(addr, wrapper, ...) \
+	((typeof(&wrapper))(addr))(__VA_ARGS__)
+
+#endif /* UFFD_WPU_H */
