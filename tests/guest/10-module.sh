@@ -1,0 +1,162 @@
+# The hook framework and control surface of uffd_wpu.ko: precise refusals,
+# all-or-nothing attach, visible hooks, toggles, parameters, unload.
+# Leaves the module unloaded; /init loads it for the test programs.
+T_PROG=module
+. /tests/guest/lib.sh
+
+KO=/uffd_wpu.ko
+REL=$(uname -r)
+EF=/sys/kernel/tracing/enabled_functions
+SYS=/sys/kernel/uffd_wpu
+
+loaded() { grep -q '^uffd_wpu ' /proc/modules; }
+mark() { dmesg | wc -l; }
+# uffd_wpu lines logged since mark $1, de-duplicated (busybox insmod may
+# retry a failed init with a second syscall, logging the reason twice).
+since() { dmesg | tail -n +$(($1 + 1)) | grep 'uffd_wpu: ' | sed 's/^\[[^]]*\] //' | sort -u; }
+hooked() { grep -c 'wpu_ftrace_thunk' "$EF" 2>/dev/null; }
+
+# expect_refusal NAME "EXPECTED LINE" insmod-args...
+expect_refusal() {
+	_name=$1 _line=$2
+	shift 2
+	_m=$(mark)
+	if insmod "$KO" "$@" 2>/dev/null; then
+		fail "$_name" "insmod $* succeeded"
+		rmmod uffd_wpu
+		return
+	fi
+	_got=$(since "$_m")
+	if loaded; then
+		fail "$_name" "module listed in /proc/modules after a refused load"
+	elif [ "$(hooked)" != 0 ]; then
+		fail "$_name" "hooks left in $EF after a refused load"
+	elif [ "$_got" != "$_line" ]; then
+		fail "$_name" "dmesg said [$_got], expected [$_line]"
+	else
+		pass "$_name"
+	fi
+}
+
+if [ ! -f "$KO" ]; then
+	skip all "no $KO in the initramfs"
+	t_exit
+fi
+
+if [ "$WPU_MODE" = refuse ]; then
+	expect_refusal refuse-native \
+		"uffd_wpu: kernel $REL has native UFFD_FEATURE_WP_UNPOPULATED; refusing to load"
+	t_exit
+fi
+
+case $WPU_KERNEL in
+5.10)	backend=zeropage
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete" ;;
+*)	backend=marker
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single" ;;
+esac
+nhooks=$(echo $hooks | wc -w)
+
+# --- refusals: nothing attached, one precise line ---------------------
+expect_refusal refuse-missing-symbol \
+	"uffd_wpu: wpu_no_such_symbol not found on $REL; refusing to load" \
+	require_symbol=wpu_no_such_symbol
+# noinstr: in kallsyms, but has no ftrace record
+expect_refusal refuse-untraceable \
+	"uffd_wpu: do_syscall_64 is not traceable on $REL; refusing to load" \
+	require_traceable=do_syscall_64
+expect_refusal refuse-bad-backend \
+	"uffd_wpu: backend=bogus is not available on $REL; refusing to load" \
+	backend=bogus
+if [ "$backend" = zeropage ]; then
+	expect_refusal refuse-marker-backend \
+		"uffd_wpu: backend=marker is not available on $REL; refusing to load" \
+		backend=marker
+fi
+if echo 0 >/proc/sys/kernel/ftrace_enabled; then
+	expect_refusal refuse-ftrace-disabled \
+		"uffd_wpu: cannot attach to dup_userfaultfd_complete on $REL: kernel.ftrace_enabled is 0 or another module redirects it; refusing to load"
+	echo 1 >/proc/sys/kernel/ftrace_enabled
+else
+	fail refuse-ftrace-disabled "cannot set kernel.ftrace_enabled=0 without the module"
+fi
+
+# --- load: every hook visible, attached by this module -----------------
+m=$(mark)
+if ! insmod "$KO"; then
+	fail load "insmod failed: $(since "$m")"
+	t_exit
+fi
+pass load
+check load-message "no 'hooks attached' line in dmesg" \
+	sh -c "dmesg | tail -n +$((m + 1)) | grep -q 'uffd_wpu: $backend backend on $REL: $nhooks hooks attached, WP_UNPOPULATED enabled'"
+missing=
+for h in $hooks; do
+	grep -q "^$h .*wpu_ftrace_thunk.*\[uffd_wpu\]" "$EF" || missing="$missing $h"
+done
+if [ -n "$missing" ]; then
+	fail hooks-visible "not in $EF:$missing"
+else
+	pass hooks-visible
+fi
+check hooks-count "sysfs hooks=$(cat $SYS/hooks), expected $nhooks" \
+	test "$(cat $SYS/hooks)" = "$nhooks" -a "$(hooked)" = "$nhooks"
+check backend "sysfs backend=$(cat $SYS/backend), expected $backend" \
+	test "$(cat $SYS/backend)" = "$backend"
+check version "sysfs version unreadable" grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$' $SYS/version
+check stats "stats has no tracked_mms line" grep -q '^tracked_mms ' $SYS/stats
+check device "/dev/uffd-wpu is not a world-usable char device" \
+	sh -c 'test -c /dev/uffd-wpu && ls -l /dev/uffd-wpu | grep -q "^crw-rw-rw-"'
+check sysfs-modes "enabled/transparent not 0644, or stats writable" \
+	sh -c "ls -l $SYS/enabled $SYS/transparent | grep -c '^-rw-r--r--' | grep -qx 2 && ls -l $SYS/stats | grep -q '^-r--r--r--'"
+
+# PERMANENT ops: tracing cannot be switched off under the module.
+if echo 0 >/proc/sys/kernel/ftrace_enabled 2>/dev/null; then
+	fail ftrace-enabled-locked "kernel.ftrace_enabled=0 was accepted while loaded"
+	echo 1 >/proc/sys/kernel/ftrace_enabled
+else
+	check ftrace-enabled-locked "ftrace_enabled changed" \
+		test "$(cat /proc/sys/kernel/ftrace_enabled)" = 1
+fi
+
+# --- toggles -----------------------------------------------------------
+for knob in enabled transparent; do
+	ok=1
+	[ "$(cat $SYS/$knob)" = 1 ] || ok=0
+	echo 0 >$SYS/$knob && [ "$(cat $SYS/$knob)" = 0 ] || ok=0
+	echo 1 >$SYS/$knob && [ "$(cat $SYS/$knob)" = 1 ] || ok=0
+	echo maybe >$SYS/$knob 2>/dev/null && ok=0
+	[ "$(cat $SYS/$knob)" = 1 ] || ok=0
+	check "toggle-$knob" "round trip 1 -> 0 -> 1 or rejection of 'maybe' failed" test $ok = 1
+done
+check stats-readonly "stats accepted a write" sh -c "! echo 1 >$SYS/stats 2>/dev/null"
+
+# --- unload: nothing stays behind ----------------------------------------
+m=$(mark)
+if rmmod uffd_wpu; then
+	check unload "module still listed, hooks or device left behind" \
+		sh -c "! grep -q '^uffd_wpu ' /proc/modules && [ \$(grep -c wpu_ftrace_thunk $EF) = 0 ] && [ ! -e /dev/uffd-wpu ] && [ ! -e $SYS ]"
+else
+	fail unload "rmmod failed with nothing using the module"
+fi
+
+# --- parameters ------------------------------------------------------------
+if insmod "$KO" enabled=0 transparent=0; then
+	check params "enabled=0 transparent=0 not reflected in sysfs" \
+		test "$(cat $SYS/enabled)$(cat $SYS/transparent)" = 00 \
+		-a "$(cat /sys/module/uffd_wpu/parameters/enabled)" = N
+	rmmod uffd_wpu || fail params-unload "rmmod failed"
+else
+	fail params "insmod enabled=0 transparent=0 failed"
+fi
+
+# --- load/unload cycles ------------------------------------------------
+ok=1
+i=0
+while [ $i -lt 10 ]; do
+	insmod "$KO" && rmmod uffd_wpu || { ok=0; break; }
+	i=$((i + 1))
+done
+check load-unload-cycles "cycle $i of 10 failed" test $ok = 1
+
+t_exit
