@@ -11,6 +11,8 @@
  */
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "uffd_wpu.h"
 
@@ -20,6 +22,30 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 
 /* Once the layout check has failed the module never writes a ctx again. */
 static bool wpu_ctx_layout_bad;
+
+static unsigned long wpu_ctx_cachep;
+
+const struct wpu_sym wpu_api_syms[] = {
+	{ "userfaultfd_ctx_cachep", &wpu_ctx_cachep, .data = true },
+};
+const unsigned int wpu_api_nr_syms = ARRAY_SIZE(wpu_api_syms);
+
+/*
+ * struct userfaultfd_ctx is private to fs/userfaultfd.c; compat.h mirrors
+ * it.  Its slab cache knows the real size: a mismatch means this kernel's
+ * structure differs from the mirror, and the module must not load.
+ */
+int wpu_api_check_layout(void)
+{
+	struct kmem_cache *cache = *(struct kmem_cache **)wpu_ctx_cachep;
+	unsigned int size = cache ? kmem_cache_size(cache) : 0;
+
+	if (size == sizeof(struct wpu_uffd_ctx))
+		return 0;
+	pr_err("struct userfaultfd_ctx is %u bytes on %s, expected %zu; refusing to load\n",
+	       size, wpu_kernel_release(), sizeof(struct wpu_uffd_ctx));
+	return -ENOEXEC;
+}
 
 void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features)
 {
@@ -45,12 +71,19 @@ bool wpu_ctx_wants_holes(struct vm_area_struct *vma)
 	       wpu_mm_opted_in(vma->vm_mm);
 }
 
-/* May @ctx have the feature?  Transparent mode, or its mm opted in. */
+/*
+ * May @ctx have the feature?  Transparent mode, or its mm opted in.  Only
+ * the process that created the context (whose mm it serves) may negotiate
+ * it; a context handed to another process before UFFDIO_API is refused the
+ * bit, which keeps every decision about an mm inside that mm.
+ */
 static bool wpu_api_grants(struct wpu_uffd_ctx *ctx)
 {
 	if (!READ_ONCE(wpu_enabled) || READ_ONCE(wpu_ctx_layout_bad))
 		return false;
-	return READ_ONCE(wpu_transparent) || wpu_mm_opted_in(ctx->mm);
+	if (ctx->mm != current->mm)
+		return false;
+	return READ_ONCE(wpu_transparent) || wpu_mm_opted_in(current->mm);
 }
 
 /*
@@ -86,7 +119,7 @@ static long wpu_api(struct file *file, unsigned long arg)
 	want = features & WPU_FEATURE_WP_UNPOPULATED;
 	if (want) {
 		/* The mm must pin the module before any hole can be protected. */
-		ret = wpu_track_mm(ctx->mm);
+		ret = wpu_track_mm(current->mm);
 		if (ret)
 			return ret;
 		features &= ~WPU_FEATURE_WP_UNPOPULATED;

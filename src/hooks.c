@@ -77,7 +77,7 @@ static int wpu_find_kallsyms(void)
  * static function shadowed by another of the same name would resolve to the
  * wrong body, which sprint_symbol() exposes as a different name or offset.
  */
-static int wpu_lookup(const char *name, unsigned long *addr)
+static int wpu_lookup(const char *name, unsigned long *addr, bool data)
 {
 	char buf[KSYM_SYMBOL_LEN];
 	size_t len = strlen(name);
@@ -89,7 +89,7 @@ static int wpu_lookup(const char *name, unsigned long *addr)
 	sprint_symbol(buf, a);
 	if (strncmp(buf, name, len) || strncmp(buf + len, "+0x0/", 5))
 		return -ENOENT;
-	if (!wpu_compat_callable(a))
+	if (!data && !wpu_compat_callable(a))
 		return -ENOEXEC;
 	*addr = a;
 	return 0;
@@ -106,7 +106,7 @@ int wpu_resolve(const struct wpu_sym *syms, unsigned int n)
 			return ret;
 	}
 	for (i = 0; i < n; i++) {
-		ret = wpu_lookup(syms[i].name, syms[i].addr);
+		ret = wpu_lookup(syms[i].name, syms[i].addr, syms[i].data);
 		if (!ret || (ret == -ENOENT && syms[i].optional))
 			continue;
 		if (ret == -ENOEXEC)
@@ -152,7 +152,7 @@ static int wpu_hook_prepare(struct wpu_hook *hook)
 {
 	int ret;
 
-	ret = wpu_lookup(hook->name, hook->orig);
+	ret = wpu_lookup(hook->name, hook->orig, false);
 	if (ret == -ENOEXEC) {
 		pr_err("%s has a sealed ENDBR (IBT) on %s; refusing to load\n",
 		       hook->name, wpu_kernel_release());
@@ -235,7 +235,7 @@ int wpu_check_traceable(const char *name)
 	unsigned long addr;
 	int ret;
 
-	ret = wpu_lookup(name, &addr);
+	ret = wpu_lookup(name, &addr, false);
 	if (ret) {
 		pr_err("%s not found on %s; refusing to load\n", name,
 		       wpu_kernel_release());

@@ -24,7 +24,9 @@ static int wpu_resolve_all(void)
 {
 	int ret;
 
-	ret = wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms);
+	ret = wpu_resolve(wpu_api_syms, wpu_api_nr_syms) ?:
+	      wpu_api_check_layout() ?:
+	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms);
 	if (!ret && wpu_markers())
 		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
 	if (!ret && wpu_require_symbol) {

@@ -81,6 +81,7 @@ struct wpu_sym {
 	const char *name;
 	unsigned long *addr;
 	bool optional;
+	bool data;		/* a variable: never called */
 };
 
 int wpu_resolve(const struct wpu_sym *syms, unsigned int n);
@@ -127,6 +128,9 @@ u64 wpu_tracked_mms(void);
 
 /* api.c */
 struct wpu_uffd_ctx;
+extern const struct wpu_sym wpu_api_syms[];
+extern const unsigned int wpu_api_nr_syms;
+int wpu_api_check_layout(void);
 bool wpu_ctx_wants_holes(struct vm_area_struct *vma);
 void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 
