@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wp_holes: core semantics of protected holes in a private anonymous,
+ * uffd-wp registered range whose context negotiated WP_UNPOPULATED.
+ *
+ * Native 6.4+ (reference):
+ *  - UFFDIO_WRITEPROTECT of a never-touched page installs a uffd-wp pte
+ *    marker: pagemap PM_UFFD_WP|PM_SWAP, not PM_PRESENT;
+ *  - a read returns zeros without a message (zero page, still uffd-wp);
+ *  - a write sends UFFD_PAGEFAULT_FLAG_WP|WRITE with the page address (and
+ *    the writer's tid with THREAD_ID) before the byte lands; after
+ *    unprotect the page holds only that byte;
+ *  - unprotect, UFFDIO_UNREGISTER, close, MADV_DONTNEED and munmap all
+ *    remove the protection of a hole;
+ *  - page tables are allocated at protect time: no THP can appear in a
+ *    protected 2 MiB hole.
+ * On the zero-page backend (5.10) a protected hole is a present zero page
+ * and pagemap has no bit 57: those asserts are skipped with a reason.
+ */
+#include "uffd_util.h"
+
+static struct u_env env;
+
+#define FEATURES (UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_THREAD_ID)
+
+struct fx {
+	int uffd;
+	char *p;
+	size_t len;
+};
+
+static int fx_new(struct fx *f, const char *name, size_t npages)
+{
+	f->len = npages * PAGE;
+	f->uffd = uffd_new(FEATURES);
+	f->p = map_anon(f->len);
+	if (f->uffd < 0 || !f->p) {
+		t_fail(name, "setup: uffd %s, mmap %p", strerror(-f->uffd), (void *)f->p);
+		return -1;
+	}
+	if (uffd_register_wp(f->uffd, f->p, f->len)) {
+		t_fail(name, "setup: register: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void fx_del(struct fx *f)
+{
+	if (f->uffd >= 0)
+		close(f->uffd);
+	if (f->p)
+		munmap(f->p, f->len);
+}
+
+/* Check a pagemap expectation or skip it where pagemap can't tell. */
+static void pm_check(const char *name, const void *addr, int want_wp)
+{
+	uint64_t e;
+
+	if (!env.pm_uffd_wp) {
+		t_skip(name, NO_PM_REASON);
+		return;
+	}
+	e = pagemap(addr);
+	T_CHECK(name, e != ~0ULL && !!(e & PM_UFFD_WP) == want_wp,
+		"pagemap %#llx, want PM_UFFD_WP %s", (unsigned long long)e,
+		want_wp ? "set" : "clear");
+}
+
+/* A write to p+off from a thread must be silent and land. */
+static void expect_silent_write(const char *name, int uffd, char *p, char val)
+{
+	struct uffd_msg m;
+	char buf[160];
+	int n = access_and_watch(uffd, p, ACC_WRITE, val, 300, &m, NULL, NULL);
+
+	T_CHECK(name, n == 0 && *p == val, "n=%d %s byte=%#x", n,
+		n > 0 ? msg_str(&m, buf, sizeof(buf)) : "", (unsigned char)*p);
+}
+
+/*
+ * A write to pg+off from a thread must give exactly one WP message for pg
+ * with the writer's tid, not land before the resolve, land after it.
+ */
+static void expect_wp_write(const char *name, int uffd, char *pg, size_t off,
+			    char val)
+{
+	struct uffd_msg m;
+	char buf[160], seen = 0x7f;
+	pid_t tid = 0;
+	int n = access_and_watch(uffd, pg + off, ACC_WRITE, val, 10000, &m,
+				 &seen, &tid);
+
+	memset(buf, 0, sizeof(buf));
+	if (n != 1) {
+		t_fail(name, "%s", n == 0 ? "no WP message: the write was silent" :
+		       "writer never finished");
+		return;
+	}
+	if (!msg_is_wp_write(&m, pg)) {
+		t_fail(name, "got %s, want flags %#x addr %p",
+		       msg_str(&m, buf, sizeof(buf)), WP_WRITE_FLAGS, (void *)pg);
+		return;
+	}
+	if ((pid_t)m.arg.pagefault.feat.ptid != tid) {
+		t_fail(name, "ptid %u, writer tid %d", m.arg.pagefault.feat.ptid, (int)tid);
+		return;
+	}
+	if (seen == val) {
+		t_fail(name, "byte already %#x before the fault was resolved",
+		       (unsigned char)seen);
+		return;
+	}
+	T_CHECK(name, pg[off] == val, "after resolve the byte is %#x, want %#x",
+		(unsigned char)pg[off], (unsigned char)val);
+}
+
+static int page_only_byte(const char *pg, size_t off, char val)
+{
+	size_t i;
+
+	for (i = 0; i < PAGE; i++)
+		if (pg[i] != (i == off ? val : 0))
+			return 0;
+	return 1;
+}
+
+static void t_protect_and_read(void)
+{
+	struct fx f;
+	struct uffd_msg m;
+	char buf[160];
+	uint64_t e;
+	int n;
+
+	u_current = "protect-read";
+	if (fx_new(&f, "protect", 2))
+		return;
+	T_CHECK("protect", uffd_wp(f.uffd, f.p, f.len, 1) == 0,
+		"UFFDIO_WRITEPROTECT: %s", strerror(errno));
+	pm_check("protect-pagemap-wp", f.p, 1);
+	e = pagemap(f.p);
+	if (env.zeropage) {
+		t_skip("protect-pagemap-marker",
+		       "zero-page backend: a protected hole is a present zero page, not a marker");
+		T_CHECK("protect-pagemap-zeropage-present", e != ~0ULL && (e & PM_PRESENT),
+			"pagemap %#llx", (unsigned long long)e);
+	} else {
+		T_CHECK("protect-pagemap-marker",
+			e != ~0ULL && (e & PM_SWAP) && !(e & PM_PRESENT),
+			"pagemap %#llx, want PM_SWAP set, PM_PRESENT clear",
+			(unsigned long long)e);
+	}
+
+	/* read: zeros, no message, still protected */
+	n = access_and_watch(f.uffd, f.p + 123, ACC_READ, 0x11, 300, &m, NULL, NULL);
+	T_CHECK("read-hole-silent", n == 0, "n=%d %s", n,
+		n > 0 ? msg_str(&m, buf, sizeof(buf)) : "");
+	T_CHECK("read-hole-zero", f.p[123] == 0 && f.p[0] == 0 && f.p[PAGE - 1] == 0,
+		"read %#x", (unsigned char)f.p[123]);
+	pm_check("read-hole-keeps-wp", f.p, 1);
+
+	/* a write after the read still faults */
+	expect_wp_write("write-after-read-faults", f.uffd, f.p, 5, 0x42);
+	T_CHECK("write-after-read-page-content", page_only_byte(f.p, 5, 0x42),
+		"page has other non-zero bytes");
+	fx_del(&f);
+}
+
+static void t_write(void)
+{
+	struct fx f;
+
+	u_current = "write";
+	if (fx_new(&f, "write", 4))
+		return;
+	if (uffd_wp(f.uffd, f.p, f.len, 1)) {
+		t_fail("write-setup", "protect: %s", strerror(errno));
+		return;
+	}
+	/* write into the middle of page 2: the message names the page */
+	expect_wp_write("write-hole-faults", f.uffd, f.p + 2 * PAGE, 1000, 0x5a);
+	T_CHECK("write-hole-page-content", page_only_byte(f.p + 2 * PAGE, 1000, 0x5a),
+		"page has other non-zero bytes");
+	pm_check("write-hole-resolved-clears-wp", f.p + 2 * PAGE, 0);
+	pm_check("write-hole-neighbour-still-wp", f.p + 3 * PAGE, 1);
+	/* the neighbour is still protected */
+	expect_wp_write("write-hole-neighbour-faults", f.uffd, f.p + 3 * PAGE, 0, 0x33);
+	/* the resolved page is writable now */
+	expect_silent_write("write-resolved-page-silent", f.uffd, f.p + 2 * PAGE, 0x77);
+	fx_del(&f);
+}
+
+static void t_unprotect(void)
+{
+	struct fx f;
+
+	u_current = "unprotect";
+	if (fx_new(&f, "unprotect", 1))
+		return;
+	if (uffd_wp(f.uffd, f.p, PAGE, 1) || uffd_wp(f.uffd, f.p, PAGE, 0)) {
+		t_fail("unprotect", "protect/unprotect: %s", strerror(errno));
+		return;
+	}
+	t_pass("unprotect");
+	pm_check("unprotect-clears-wp", f.p, 0);
+	expect_silent_write("unprotect-write-silent", f.uffd, f.p, 0x21);
+	fx_del(&f);
+}
+
+static void t_unregister(void)
+{
+	struct fx f;
+
+	u_current = "unregister";
+	if (fx_new(&f, "unregister", 1))
+		return;
+	if (uffd_wp(f.uffd, f.p, PAGE, 1) || uffd_unregister(f.uffd, f.p, PAGE)) {
+		t_fail("unregister", "protect/unregister: %s", strerror(errno));
+		return;
+	}
+	t_pass("unregister");
+	pm_check("unregister-clears-wp", f.p, 0);
+	/* registered again (not protected): nothing may be left */
+	if (uffd_register_wp(f.uffd, f.p, PAGE)) {
+		t_fail("unregister-reregister-write-silent", "register: %s", strerror(errno));
+		return;
+	}
+	expect_silent_write("unregister-reregister-write-silent", f.uffd, f.p, 0x22);
+	fx_del(&f);
+}
+
+static void t_close(void)
+{
+	struct fx f;
+	int fd2;
+
+	u_current = "close";
+	if (fx_new(&f, "close", 1))
+		return;
+	if (uffd_wp(f.uffd, f.p, PAGE, 1)) {
+		t_fail("close", "protect: %s", strerror(errno));
+		return;
+	}
+	close(f.uffd);
+	f.uffd = -1;
+	pm_check("close-clears-wp", f.p, 0);
+	fd2 = uffd_new(FEATURES);
+	if (fd2 < 0 || uffd_register_wp(fd2, f.p, PAGE)) {
+		t_fail("close-new-ctx-write-silent", "new ctx/register: %s", strerror(errno));
+		return;
+	}
+	expect_silent_write("close-new-ctx-write-silent", fd2, f.p, 0x23);
+	close(fd2);
+	fx_del(&f);
+}
+
+static void t_dontneed(void)
+{
+	struct fx f;
+
+	u_current = "dontneed";
+	if (fx_new(&f, "dontneed", 1))
+		return;
+	if (uffd_wp(f.uffd, f.p, PAGE, 1)) {
+		t_fail("dontneed", "protect: %s", strerror(errno));
+		return;
+	}
+	T_CHECK("dontneed", madvise(f.p, PAGE, MADV_DONTNEED) == 0,
+		"MADV_DONTNEED: %s", strerror(errno));
+	pm_check("dontneed-clears-wp", f.p, 0);
+	expect_silent_write("dontneed-write-silent", f.uffd, f.p, 0x24);
+	fx_del(&f);
+}
+
+static void t_remap(void)
+{
+	struct fx f;
+	void *q;
+
+	u_current = "munmap-remap";
+	if (fx_new(&f, "munmap-remap", 1))
+		return;
+	if (uffd_wp(f.uffd, f.p, PAGE, 1)) {
+		t_fail("munmap-remap", "protect: %s", strerror(errno));
+		return;
+	}
+	munmap(f.p, PAGE);
+	q = mmap(f.p, PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (q != f.p) {
+		t_fail("munmap-remap", "mmap MAP_FIXED: %s", strerror(errno));
+		f.p = NULL;
+		return;
+	}
+	madvise(q, PAGE, MADV_NOHUGEPAGE);
+	t_pass("munmap-remap");
+	pm_check("munmap-remap-clean", f.p, 0);
+	if (uffd_register_wp(f.uffd, f.p, PAGE)) {
+		t_fail("munmap-remap-register-write-silent", "register: %s", strerror(errno));
+		return;
+	}
+	expect_silent_write("munmap-remap-register-write-silent", f.uffd, f.p, 0x25);
+	fx_del(&f);
+}
+
+/* 16 pages, even ones populated: every page gives exactly one WP message. */
+static void t_mixed(void)
+{
+	enum { N = 16 };
+	struct fx f;
+	struct uh h;
+	int per[N], i, n, allwp = 1, badflags = 0, stray = 0;
+	char buf[160] = "";
+
+	u_current = "mixed";
+	if (fx_new(&f, "mixed", N))
+		return;
+	for (i = 0; i < N; i += 2)
+		f.p[i * PAGE] = (char)(i + 1);
+	if (uffd_wp(f.uffd, f.p, f.len, 1)) {
+		t_fail("mixed", "protect: %s", strerror(errno));
+		return;
+	}
+	if (env.pm_uffd_wp) {
+		for (i = 0; i < N; i++)
+			allwp &= pm_wp(f.p + i * PAGE);
+		T_CHECK("mixed-pagemap-all-wp", allwp, "some page lacks PM_UFFD_WP");
+	} else {
+		t_skip("mixed-pagemap-all-wp", NO_PM_REASON);
+	}
+	if (uh_start(&h, f.uffd, 1, UH_MISSING_NONE)) {
+		t_fail("mixed", "handler thread");
+		return;
+	}
+	/* the main thread writes; the handler resolves */
+	for (i = 0; i < N; i++)
+		f.p[i * PAGE + 7] = (char)(0x80 + i);
+	/* late or duplicate messages would show up in this window */
+	n = uh_wait(&h, N + 1, 300);
+	memset(per, 0, sizeof(per));
+	for (i = 0; i < n && i < UH_MAX_MSGS; i++) {
+		struct uffd_msg m = uh_msg(&h, i);
+		uintptr_t a = (uintptr_t)m.arg.pagefault.address;
+
+		if (m.event != UFFD_EVENT_PAGEFAULT || a < (uintptr_t)f.p ||
+		    a >= (uintptr_t)f.p + f.len || (a & (PAGE - 1))) {
+			stray++;
+			msg_str(&m, buf, sizeof(buf));
+			continue;
+		}
+		if (m.arg.pagefault.flags != WP_WRITE_FLAGS)
+			badflags++;
+		per[(a - (uintptr_t)f.p) / PAGE]++;
+	}
+	uh_stop(&h);
+	for (i = 0; i < N; i++)
+		if (per[i] != 1)
+			break;
+	T_CHECK("mixed-one-message-per-page", i == N && !stray && !h.nerr,
+		"%d messages for %d pages; page %d got %d; %d stray %s%s%s", n, N,
+		i, i < N ? per[i] : 0, stray, buf, h.nerr ? "; handler: " : "", h.err);
+	T_CHECK("mixed-flags-wp-write", !badflags, "%d messages without flags WP|WRITE",
+		badflags);
+	for (i = 0; i < N; i++) {
+		char first = f.p[i * PAGE], mark = f.p[i * PAGE + 7];
+
+		if (mark != (char)(0x80 + i) || first != ((i % 2) ? 0 : (char)(i + 1)))
+			break;
+	}
+	T_CHECK("mixed-contents", i == N, "page %d wrong", i);
+	fx_del(&f);
+}
+
+/* A field of the smaps entry of the VMA containing addr, in kB; -1 if none. */
+static long smaps_kb(const void *addr, const char *field)
+{
+	FILE *fp = fopen("/proc/self/smaps", "r");
+	size_t fl = strlen(field);
+	char line[512], perms[8];
+	int in = 0;
+	long v = -1;
+
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long s, e;
+
+		if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
+			in = (uintptr_t)addr >= s && (uintptr_t)addr < e;
+			continue;
+		}
+		if (in && !strncmp(line, field, fl) && line[fl] == ':') {
+			v = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(fp);
+	return v;
+}
+
+static void t_thp(void)
+{
+	char mode[128] = "";
+	char *ctl, *p;
+	struct uh h;
+	int uffd, n, i, good;
+	long kb;
+
+	u_current = "thp";
+	u_read_file("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof(mode));
+	if (!mode[0] || strstr(mode, "[never]")) {
+		t_skip("thp", "THP unavailable (enabled: '%s')", mode);
+		return;
+	}
+	/* control: an unregistered MADV_HUGEPAGE region gets a THP on a write */
+	ctl = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+	if (ctl) {
+		ctl[0] = 1;
+		kb = smaps_kb(ctl, "AnonHugePages");
+		if (kb >= 2048)
+			t_pass("thp-control-gets-thp");
+		else
+			t_skip("thp-control-gets-thp",
+			       "no THP allocated in the control region (AnonHugePages %ld kB); the THP check proves less", kb);
+		munmap(ctl, HPAGE);
+	}
+
+	p = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+	uffd = uffd_new(FEATURES);
+	if (!p || uffd < 0 || uffd_register_wp(uffd, p, HPAGE) ||
+	    uffd_wp(uffd, p, HPAGE, 1)) {
+		t_fail("thp", "setup: %s", strerror(errno));
+		return;
+	}
+	t_pass("thp");
+	pm_check("thp-protect-pagemap-wp", p + HPAGE / 2, 1);
+	if (uh_start(&h, uffd, 1, UH_MISSING_NONE)) {
+		t_fail("thp-write-faults", "handler thread");
+		return;
+	}
+	p[0] = 0x61;
+	n = uh_wait(&h, 1, 10000);
+	{
+		struct uffd_msg m = n >= 1 ? uh_msg(&h, 0) : (struct uffd_msg){ 0 };
+		char buf[160];
+
+		T_CHECK("thp-write-faults", n == 1 && msg_is_wp_write(&m, p),
+			"%d messages; first %s", n, n ? msg_str(&m, buf, sizeof(buf)) : "-");
+	}
+	kb = smaps_kb(p, "AnonHugePages");
+	T_CHECK("thp-no-huge-page", kb == 0, "AnonHugePages %ld kB in the protected region", kb);
+	pm_check("thp-rest-still-wp", p + HPAGE / 2, 1);
+	p[HPAGE / 2] = 0x62;
+	n = uh_wait(&h, 2, 10000);
+	{
+		struct uffd_msg m = n >= 2 ? uh_msg(&h, 1) : (struct uffd_msg){ 0 };
+		char buf[160];
+
+		T_CHECK("thp-second-page-faults", n == 2 && msg_is_wp_write(&m, p + HPAGE / 2),
+			"%d messages; second %s", n, n >= 2 ? msg_str(&m, buf, sizeof(buf)) : "-");
+	}
+	uh_stop(&h);
+	good = p[0] == 0x61 && p[HPAGE / 2] == 0x62;
+	for (i = 1; good && i < (int)(HPAGE / PAGE); i++)
+		if (i != (int)(HPAGE / 2 / PAGE) && p[i * PAGE])
+			good = 0;
+	T_CHECK("thp-contents", good, "unexpected bytes in the region");
+	close(uffd);
+	munmap(p, HPAGE);
+}
+
+int main(void)
+{
+	t_prog = "wp_holes";
+	u_watchdog(200);
+	env = u_env_get();
+	if (!env.holes) {
+		t_skip("all", NO_HOLES_REASON);
+		return t_exit();
+	}
+	t_protect_and_read();
+	t_write();
+	t_unprotect();
+	t_unregister();
+	t_close();
+	t_dontneed();
+	t_remap();
+	t_mixed();
+	t_thp();
+	return t_exit();
+}
