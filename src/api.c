@@ -156,15 +156,28 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 	long ret;
 
 	wpu_enter();
-	ret = wpu_api(file, arg);
+	if (cmd == UFFDIO_API) {
+		ret = wpu_api(file, arg);
+	} else {
+		/* UFFDIO_UNREGISTER on kernels that keep uffd-wp (reset.c) */
+		if (WPU_RESET)
+			wpu_reset_unregister(file, arg);
+		ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+				    file, cmd, arg);
+	}
 	wpu_leave();
 	return ret;
 }
 
-/* Only UFFDIO_API leaves the original: every other command never sees us. */
+/*
+ * Only UFFDIO_API (and UFFDIO_UNREGISTER where reset.c is needed) leave
+ * the original: every other command never sees us.
+ */
 static bool wpu_api_wants(struct pt_regs *regs)
 {
-	return (unsigned int)regs_get_kernel_argument(regs, 1) == UFFDIO_API;
+	unsigned int cmd = regs_get_kernel_argument(regs, 1);
+
+	return cmd == UFFDIO_API || (WPU_RESET && cmd == UFFDIO_UNREGISTER);
 }
 
 struct wpu_hook wpu_api_hooks[] = {

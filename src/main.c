@@ -29,6 +29,8 @@ static int wpu_resolve_all(void)
 	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms);
 	if (!ret && wpu_markers())
 		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
+	if (!ret && WPU_RESET)
+		ret = wpu_resolve(wpu_reset_syms, wpu_reset_nr_syms);
 	if (!ret && wpu_require_symbol) {
 		unsigned long addr;
 		const struct wpu_sym extra = { wpu_require_symbol, &addr };
@@ -48,6 +50,8 @@ static void wpu_select_hooks(void)
 		wpu_add_hooks(wpu_fault_hooks, wpu_fault_nr_hooks);
 		wpu_add_hooks(wpu_zap_hooks, wpu_zap_nr_hooks);
 	}
+	if (WPU_RESET)
+		wpu_add_hooks(wpu_reset_hooks, wpu_reset_nr_hooks);
 	/* Last: granting the feature is what makes holes appear. */
 	wpu_add_hooks(wpu_api_hooks, wpu_api_nr_hooks);
 }

@@ -34,6 +34,7 @@ static unsigned long wpu_orig_change_protection;
 
 static unsigned long wpu_p4d_alloc_fn, wpu_pud_alloc_fn, wpu_pmd_alloc_fn;
 static unsigned long wpu_pte_alloc_fn, wpu_anon_vma_prepare_fn;
+static unsigned long wpu_split_huge_pmd_fn;
 
 const struct wpu_sym wpu_protect_syms[] = {
 	{ "__p4d_alloc", &wpu_p4d_alloc_fn, !WPU_HAVE_P4D_ALLOC },
@@ -41,6 +42,7 @@ const struct wpu_sym wpu_protect_syms[] = {
 	{ "__pmd_alloc", &wpu_pmd_alloc_fn },
 	{ "__pte_alloc", &wpu_pte_alloc_fn },
 	{ "__anon_vma_prepare", &wpu_anon_vma_prepare_fn },
+	{ "__split_huge_pmd", &wpu_split_huge_pmd_fn },
 };
 const unsigned int wpu_protect_nr_syms = ARRAY_SIZE(wpu_protect_syms);
 
@@ -123,6 +125,24 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
 }
 
 /*
+ * Zero-page backend only: before 5.19 a THP migration (NUMA balancing,
+ * compaction) drops the uffd-wp bit of a huge pmd (set_pmd_migration_entry()
+ * does not carry it), so a protected THP would silently become writable.
+ * The bit survives migration on ptes: protect THPs as 512 ptes.  (6.1, the
+ * marker backend, carries the bit on pmds.)
+ */
+static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
+			  pmd_t pmdval, unsigned long addr)
+{
+	typeof(__split_huge_pmd) *split = (void *)wpu_split_huge_pmd_fn;
+
+	if (wpu_markers() || !pmd_trans_huge(pmdval))
+		return false;
+	split(vma, pmd, addr & HPAGE_PMD_MASK, false, NULL);
+	return true;
+}
+
+/*
  * Called with mmap_lock held (read for UFFDIO_WRITEPROTECT).  With the lock
  * held for read an anonymous page table cannot be freed or collapsed into a
  * THP under us (both need it for write), so once a pmd points to a table it
@@ -144,6 +164,8 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 			return -ENOMEM;
 
 		pmdval = READ_ONCE(*pmd);
+		if (wpu_split_thp(vma, pmd, pmdval, addr))
+			pmdval = READ_ONCE(*pmd);
 		if (!pmd_present(pmdval) || pmd_trans_huge(pmdval) ||
 		    pmd_devmap(pmdval) || pmd_bad(pmdval)) {
 			/* THP, huge zero page, migration entry: the original's */

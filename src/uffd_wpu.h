@@ -110,6 +110,13 @@ extern struct wpu_hook wpu_fault_hooks[];
 extern const unsigned int wpu_fault_nr_hooks;
 extern struct wpu_hook wpu_zap_hooks[];
 extern const unsigned int wpu_zap_nr_hooks;
+extern struct wpu_hook wpu_reset_hooks[];
+extern const unsigned int wpu_reset_nr_hooks;
+
+/* reset.c (kernels that keep uffd-wp after unregister/close) */
+extern const struct wpu_sym wpu_reset_syms[];
+extern const unsigned int wpu_reset_nr_syms;
+void wpu_reset_unregister(struct file *file, unsigned long arg);
 
 extern const struct wpu_sym wpu_protect_syms[];
 extern const unsigned int wpu_protect_nr_syms;

@@ -108,6 +108,20 @@ typedef unsigned long wpu_cp_ret_t;
 #define WPU_CP_ARG_FLAGS	4
 #endif
 
+/* --- resetting uffd-wp (only built where the kernel does not) ----------- */
+
+#if defined(WPU_KERNEL_RESETS_WP) || defined(WPU_CP_HAS_TLB)
+#define WPU_RESET	0	/* the kernel resets, or we do not (5.19) */
+#else
+#define WPU_RESET	1
+/* 5.7 - 5.18: VMAs on a list; change_protection() flushes by itself. */
+static inline struct vm_area_struct *
+wpu_compat_next_vma(struct vm_area_struct *vma)
+{
+	return vma->vm_next;
+}
+#endif
+
 /* --- struct userfaultfd_ctx (private to fs/userfaultfd.c) ---------------- */
 
 /*

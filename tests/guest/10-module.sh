@@ -51,7 +51,7 @@ fi
 
 case $WPU_KERNEL in
 5.10)	backend=zeropage
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete" ;;
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release" ;;
 *)	backend=marker
 	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single" ;;
 esac

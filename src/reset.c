@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UFFDIO_UNREGISTER and close() reset write protection (kernels < 5.19).
+ *
+ * Since 6.0 the kernel clears uffd-wp from every pte of a range that stops
+ * being write-protect registered.  Older kernels only drop the registration
+ * and leave the bits (and our zero-page holes) behind: registering the range
+ * again then reports writes nobody protected, and a snapshot tool that
+ * reuses the range sees faults that are not its own.  For contexts that use
+ * the module, do what 6.0+ does, just before the original runs.
+ *
+ * Built only where the kernel does not reset by itself and change_protection()
+ * still takes no mmu_gather (5.7 - 5.18, all with the vm_next VMA list).
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+
+#include "uffd_wpu.h"
+
+static unsigned long wpu_orig_userfaultfd_release;
+static unsigned long wpu_change_protection_fn;
+
+const struct wpu_sym wpu_reset_syms[] = {
+	{ "change_protection", &wpu_change_protection_fn },
+};
+const unsigned int wpu_reset_nr_syms = ARRAY_SIZE(wpu_reset_syms);
+
+/* What UFFDIO_WRITEPROTECT with mode 0 does to the range. */
+static void wpu_resolve_wp(struct vm_area_struct *vma, unsigned long start,
+			   unsigned long end)
+{
+	typeof(change_protection) *fn = (void *)wpu_change_protection_fn;
+
+	fn(vma, start, end, vm_get_page_prot(vma->vm_flags),
+	   MM_CP_UFFD_WP_RESOLVE);
+}
+
+static bool wpu_ctx_uses_module(struct wpu_uffd_ctx *ctx)
+{
+	return (READ_ONCE(ctx->features) & WPU_FEATURE_WP_UNPOPULATED) ||
+	       wpu_mm_opted_in(ctx->mm);
+}
+
+/*
+ * Clear uffd-wp in [start, end) of every VMA of @ctx.  Holds mmap_lock for
+ * read like UFFDIO_WRITEPROTECT, so protect and reset cannot interleave on
+ * one page table; the caller holds an mm_users reference.
+ */
+static void wpu_reset_range(struct wpu_uffd_ctx *ctx, unsigned long start,
+			    unsigned long end)
+{
+	struct mm_struct *mm = ctx->mm;
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = wpu_compat_next_vma(vma)) {
+		if (wpu_compat_vma_ctx(vma) != ctx || !userfaultfd_wp(vma) ||
+		    !vma_is_anonymous(vma))
+			continue;
+		wpu_resolve_wp(vma, max(start, vma->vm_start),
+			       min(end, vma->vm_end));
+		cond_resched();
+	}
+	mmap_read_unlock(mm);
+}
+
+void wpu_reset_unregister(struct file *file, unsigned long arg)
+{
+	struct wpu_uffd_ctx *ctx = file->private_data;
+	struct uffdio_range range;
+
+	if (!wpu_ctx_uses_module(ctx) ||
+	    copy_from_user(&range, (void __user *)arg, sizeof(range)))
+		return;
+	/* Bad ranges are the original's to reject; just do nothing here. */
+	if ((range.start | range.len) & ~PAGE_MASK || !range.len ||
+	    range.start + range.len < range.start ||
+	    range.start + range.len > TASK_SIZE)
+		return;
+	if (!mmget_not_zero(ctx->mm))
+		return;
+	wpu_reset_range(ctx, range.start, range.start + range.len);
+	mmput(ctx->mm);
+}
+
+static int wpu_userfaultfd_release(struct inode *inode, struct file *file)
+{
+	struct wpu_uffd_ctx *ctx = file->private_data;
+	int ret;
+
+	wpu_enter();
+	/* At exit the mm is already gone: nothing to reset then. */
+	if (mmget_not_zero(ctx->mm)) {
+		wpu_reset_range(ctx, 0, TASK_SIZE);
+		mmput(ctx->mm);
+	}
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_release,
+			    wpu_userfaultfd_release, inode, file);
+	wpu_leave();
+	return ret;
+}
+
+static bool wpu_release_wants(struct pt_regs *regs)
+{
+	struct file *file = (void *)regs_get_kernel_argument(regs, 1);
+
+	return wpu_ctx_uses_module(file->private_data);
+}
+
+struct wpu_hook wpu_reset_hooks[] = {
+	{
+		.name = "userfaultfd_release",
+		.wrapper = wpu_userfaultfd_release,
+		.orig = &wpu_orig_userfaultfd_release,
+		.wants = wpu_release_wants,
+	},
+};
+const unsigned int wpu_reset_nr_hooks = ARRAY_SIZE(wpu_reset_hooks);
