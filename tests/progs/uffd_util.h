@@ -7,8 +7,9 @@
  * a writer thread, a watchdog, and detection of the environment
  * (native WP_UNPOPULATED, the uffd_wpu module and its backend, or neither).
  *
- * Everything is static inline: each program uses a different subset and
- * the build has -Wall -Wextra -Werror.  Include "t.h" first.
+ * Include this header first (it defines _GNU_SOURCE).  Everything is
+ * static inline: each program uses a different subset and
+ * the build has -Wall -Wextra -Werror.  It includes "t.h" itself.
  */
 #ifndef UFFD_UTIL_H
 #define UFFD_UTIL_H
