@@ -28,6 +28,7 @@ static unsigned long wpu_ctx_cachep;
 const struct wpu_sym wpu_api_syms[] = {
 	{ "userfaultfd_ctx_cachep", &wpu_ctx_cachep, .data = true },
 };
+
 const unsigned int wpu_api_nr_syms = ARRAY_SIZE(wpu_api_syms);
 
 /*
@@ -188,4 +189,5 @@ struct wpu_hook wpu_api_hooks[] = {
 		.wants = wpu_api_wants,
 	},
 };
+
 const unsigned int wpu_api_nr_hooks = ARRAY_SIZE(wpu_api_hooks);

@@ -32,6 +32,7 @@ static unsigned long wpu_handle_userfault_fn;
 const struct wpu_sym wpu_fault_syms[] = {
 	{ "handle_userfault", &wpu_handle_userfault_fn },
 };
+
 const unsigned int wpu_fault_nr_syms = ARRAY_SIZE(wpu_fault_syms);
 
 static bool wpu_is_anon_marker(struct vm_area_struct *vma, pte_t pte)
@@ -42,9 +43,8 @@ static bool wpu_is_anon_marker(struct vm_area_struct *vma, pte_t pte)
 static vm_fault_t wpu_handle_userfault(struct vm_fault *vmf,
 				       unsigned long reason)
 {
-	vm_fault_t (*fn)(struct vm_fault *, unsigned long);
+	typeof(handle_userfault) *fn = (void *)wpu_handle_userfault_fn;
 
-	fn = (void *)wpu_handle_userfault_fn;
 	return fn(vmf, reason);
 }
 
@@ -64,7 +64,7 @@ static pte_t *wpu_lock_same(struct vm_fault *vmf, spinlock_t **ptl)
 /* The VMA lost uffd-wp (re-registered without it): forget the marker. */
 static vm_fault_t wpu_drop_stale(struct vm_fault *vmf)
 {
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* of the faulting page table */
 	pte_t *pte = wpu_lock_same(vmf, &ptl);
 
 	if (pte) {
@@ -78,7 +78,7 @@ static vm_fault_t wpu_drop_stale(struct vm_fault *vmf)
 static vm_fault_t wpu_fault_marker(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* of the faulting page table */
 	pte_t *pte, zero;
 
 	pte = wpu_lock_same(vmf, &ptl);
@@ -158,4 +158,5 @@ struct wpu_hook wpu_fault_hooks[] = {
 		.wants = wpu_fault_wants,
 	},
 };
+
 const unsigned int wpu_fault_nr_hooks = ARRAY_SIZE(wpu_fault_hooks);

@@ -44,6 +44,7 @@ const struct wpu_sym wpu_protect_syms[] = {
 	{ "__anon_vma_prepare", &wpu_anon_vma_prepare_fn },
 	{ "__split_huge_pmd", &wpu_split_huge_pmd_fn },
 };
+
 const unsigned int wpu_protect_nr_syms = ARRAY_SIZE(wpu_protect_syms);
 
 /* --- page tables ------------------------------------------------------- */
@@ -51,16 +52,12 @@ const unsigned int wpu_protect_nr_syms = ARRAY_SIZE(wpu_protect_syms);
 /* The p?d_alloc() inlines, calling the resolved allocators. */
 static pmd_t *wpu_pmd_alloc(struct mm_struct *mm, unsigned long addr)
 {
-	int (*p4d_fn)(struct mm_struct *, pgd_t *, unsigned long);
-	int (*pud_fn)(struct mm_struct *, p4d_t *, unsigned long);
-	int (*pmd_fn)(struct mm_struct *, pud_t *, unsigned long);
+	typeof(__p4d_alloc) *p4d_fn = (void *)wpu_p4d_alloc_fn;
+	typeof(__pud_alloc) *pud_fn = (void *)wpu_pud_alloc_fn;
+	typeof(__pmd_alloc) *pmd_fn = (void *)wpu_pmd_alloc_fn;
 	pgd_t *pgd = pgd_offset(mm, addr);
 	p4d_t *p4d;
 	pud_t *pud;
-
-	p4d_fn = (void *)wpu_p4d_alloc_fn;
-	pud_fn = (void *)wpu_pud_alloc_fn;
-	pmd_fn = (void *)wpu_pmd_alloc_fn;
 
 	if (WPU_HAVE_P4D_ALLOC && unlikely(pgd_none(*pgd)) &&
 	    p4d_fn(mm, pgd, addr))
@@ -76,7 +73,7 @@ static pmd_t *wpu_pmd_alloc(struct mm_struct *mm, unsigned long addr)
 
 static int wpu_pte_alloc(struct mm_struct *mm, pmd_t *pmd)
 {
-	int (*fn)(struct mm_struct *, pmd_t *) = (void *)wpu_pte_alloc_fn;
+	typeof(__pte_alloc) *fn = (void *)wpu_pte_alloc_fn;
 
 	return unlikely(pmd_none(*pmd)) && fn(mm, pmd) ? -ENOMEM : 0;
 }
@@ -104,7 +101,7 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pte_t *start_pte, *pte;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* of this page table */
 	long filled = 0;
 
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
@@ -195,7 +192,7 @@ static bool wpu_vma_protects_holes(struct vm_area_struct *vma)
 
 static int wpu_prepare_vma(struct vm_area_struct *vma)
 {
-	int (*prepare)(struct vm_area_struct *) = (void *)wpu_anon_vma_prepare_fn;
+	typeof(__anon_vma_prepare) *prepare = (void *)wpu_anon_vma_prepare_fn;
 
 	/*
 	 * Zero-page holes are present ptes, and before 5.19 fork copies the
@@ -251,4 +248,5 @@ struct wpu_hook wpu_protect_hooks[] = {
 		.wants = wpu_cp_wants,
 	},
 };
+
 const unsigned int wpu_protect_nr_hooks = ARRAY_SIZE(wpu_protect_hooks);

@@ -24,6 +24,7 @@ static unsigned long wpu_change_protection_fn;
 const struct wpu_sym wpu_reset_syms[] = {
 	{ "change_protection", &wpu_change_protection_fn },
 };
+
 const unsigned int wpu_reset_nr_syms = ARRAY_SIZE(wpu_reset_syms);
 
 /* What UFFDIO_WRITEPROTECT with mode 0 does to the range. */
@@ -117,4 +118,5 @@ struct wpu_hook wpu_reset_hooks[] = {
 		.wants = wpu_release_wants,
 	},
 };
+
 const unsigned int wpu_reset_nr_hooks = ARRAY_SIZE(wpu_reset_hooks);

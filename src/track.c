@@ -266,4 +266,5 @@ struct wpu_hook wpu_track_hooks[] = {
 		.wants = wpu_dup_complete_wants,
 	},
 };
+
 const unsigned int wpu_track_nr_hooks = ARRAY_SIZE(wpu_track_hooks);

@@ -61,6 +61,7 @@ struct wpu_stats {
 	atomic64_t zap_dropped;		/* DONTNEED zaps told to drop markers */
 	atomic64_t fork_tracked;	/* fork children tracked (EVENT_FORK) */
 };
+
 extern struct wpu_stats wpu_stats;
 
 #define wpu_count(field) atomic64_inc(&wpu_stats.field)
@@ -143,6 +144,6 @@ void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 
 /* Call the function a wrapper replaces, at its resolved address. */
 #define WPU_CALL_ORIG(addr, wrapper, ...) \
-	((typeof(&wrapper))(addr))(__VA_ARGS__)
+	(((typeof(&(wrapper)))(addr))(__VA_ARGS__))
 
 #endif /* UFFD_WPU_H */

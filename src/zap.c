@@ -52,4 +52,5 @@ struct wpu_hook wpu_zap_hooks[] = {
 		.wants = wpu_zap_wants,
 	},
 };
+
 const unsigned int wpu_zap_nr_hooks = ARRAY_SIZE(wpu_zap_hooks);

@@ -82,6 +82,11 @@ static inline bool wpu_compat_callable(unsigned long addr)
 
 /* --- change_protection() ----------------------------------------------- */
 
+/*
+ * Its parameter list changed twice; wrappers are declared with the list of
+ * the kernel being built (WPU_CP_PARAMS) and pass it on (WPU_CP_ARGS).
+ * WPU_CP_ARG_FLAGS is the index of cp_flags, for the ftrace predicate.
+ */
 #if defined(WPU_CP_HAS_TLB) && defined(WPU_CP_HAS_NEWPROT)
 /* 5.19 - 6.1 */
 typedef long wpu_cp_ret_t;
@@ -155,7 +160,7 @@ struct wpu_uffd_fork_ctx {
 	struct list_head list;
 };
 
-#define WPU_UFFD_FEATURE_INITIALIZED	(1U << 31)
+#define WPU_UFFD_FEATURE_INITIALIZED	BIT(31)
 
 static inline struct wpu_uffd_ctx *wpu_compat_vma_ctx(struct vm_area_struct *vma)
 {
