@@ -1,0 +1,35 @@
+# uffd-wpu
+#
+#   make module                      build src/uffd_wpu.ko for the running kernel
+#   make module KVER=6.1.0-56-amd64  ... against /lib/modules/KVER/build
+#   make module KERNEL=6.12          ... for a kernel named in tests/kernels.conf
+#   make module KDIR=/path/to/build  ... against any kernel build dir
+#   make check                       VM tests on every kernel of tests/kernels.conf
+#   make check ARGS="--kernel 6.1"   ... with tests/run options (see tests/run -h)
+#   make clean
+
+KVER ?= $(shell uname -r)
+ifdef KERNEL
+KDIR ?= $(shell tests/kbuild-dir $(KERNEL))
+endif
+KDIR ?= /lib/modules/$(KVER)/build
+
+.PHONY: all module check clean
+
+all: module
+
+module:
+	@test -f "$(KDIR)/Makefile" || { \
+		echo "no kernel build dir '$(KDIR)': install linux-headers-$(KVER)," \
+		     "or pass KVER=, KDIR= or KERNEL= (tests/setup-host.sh prepares" \
+		     "the kernels of tests/kernels.conf)"; exit 1; }
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/src" modules
+
+check:
+	tests/run $(ARGS)
+
+clean:
+	rm -rf tests/out
+	find src \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name '.*.d' \) -delete
+	rm -rf src/Module.symvers src/modules.order src/.tmp_versions

@@ -1,0 +1,52 @@
+# Library of the in-guest shell tests (busybox sh).  Use:
+#
+#   T_PROG=wpu-load        # result prefix; default "guest"
+#   . /tests/guest/lib.sh
+#   pass NAME              ->  @@ PASS wpu-load/NAME
+#   fail NAME WHY...       ->  @@ FAIL wpu-load/NAME: WHY
+#   skip NAME WHY...       ->  @@ SKIP wpu-load/NAME: WHY
+#   check NAME WHY CMD...  ->  pass if CMD succeeds, else fail with WHY
+#   t_exit                 ->  exit 1 if any fail was reported, else 0
+#
+# Same protocol as tests/progs/t.h.  Also set (from /proc/cmdline, exported
+# by /init): WPU_MODE (load|refuse), WPU_KERNEL (name in tests/kernels.conf),
+# WPU_ABI (expected uname -r), WPU_TIMEOUT (seconds per test).
+
+T_PROG=${T_PROG:-guest}
+t_failed=0
+
+pass() { echo "@@ PASS $T_PROG/$1"; }
+fail() {
+	_n=$1
+	shift
+	echo "@@ FAIL $T_PROG/$_n: $*"
+	t_failed=1
+}
+skip() {
+	_n=$1
+	shift
+	echo "@@ SKIP $T_PROG/$_n: $*"
+}
+check() {
+	_n=$1
+	_w=$2
+	shift 2
+	if "$@"; then pass "$_n"; else fail "$_n" "$_w"; fi
+}
+t_exit() { exit "$t_failed"; }
+
+# Values from the kernel command line, if /init did not export them.
+if [ -z "${WPU_MODE:-}" ]; then
+	for _w in $(cat /proc/cmdline); do
+		case $_w in
+		wpu.mode=*)    WPU_MODE=${_w#*=} ;;
+		wpu.kernel=*)  WPU_KERNEL=${_w#*=} ;;
+		wpu.abi=*)     WPU_ABI=${_w#*=} ;;
+		wpu.timeout=*) WPU_TIMEOUT=${_w#*=} ;;
+		esac
+	done
+fi
+WPU_MODE=${WPU_MODE:-load}
+WPU_KERNEL=${WPU_KERNEL:-unknown}
+WPU_ABI=${WPU_ABI:-}
+WPU_TIMEOUT=${WPU_TIMEOUT:-300}
