@@ -657,13 +657,14 @@ static inline void *uh_fn(void *arg)
 		}
 		if (r == 0)
 			continue;
-		uh_handle(h, &m);
+		/* record before resolving: the faulting thread may look at once */
 		pthread_mutex_lock(&h->lock);
 		if (h->nstored < UH_MAX_MSGS)
 			h->msgs[h->nstored++] = m;
 		h->nmsgs++;
 		pthread_cond_broadcast(&h->cond);
 		pthread_mutex_unlock(&h->lock);
+		uh_handle(h, &m);
 	}
 	return NULL;
 }
@@ -763,19 +764,39 @@ static inline int msg_is_wp_write(const struct uffd_msg *m, const void *pg)
 }
 
 /*
+ * Resolve the fault of message x so the faulting thread can go on: a WP
+ * fault by unprotecting the page, a MISSING one by UFFDIO_COPY of a zero
+ * page (COPY replaces a protected-hole marker, ZEROPAGE would not).
+ */
+static inline void resolve_any(int uffd, const struct uffd_msg *x)
+{
+	static char zero[PAGE] __attribute__((aligned(4096)));
+	void *pg;
+
+	if (x->event != UFFD_EVENT_PAGEFAULT)
+		return;
+	pg = (void *)(uintptr_t)(x->arg.pagefault.address & ~(PAGE - 1));
+	if (x->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP)
+		uffd_wp(uffd, pg, PAGE, 0);
+	else if (uffd_copy(uffd, pg, zero, PAGE, 0, NULL))
+		uffd_wake(uffd, pg, PAGE);
+}
+
+/*
  * Make one access of kind to addr from another thread and report what was
- * seen on uffd (which nobody else reads) within timeout_ms: 0 messages,
- * or 1 message copied to *m.  If a WP fault arrives and resolve is set,
- * the page is unprotected so the access can finish.  Returns the number of
- * messages (0 or 1; -1 if the access could not be started or never
- * finished).  *blocked_val gets the byte at addr while the writer was
- * blocked (only meaningful when a message arrived).
+ * seen on uffd (which nobody else reads): the first message within
+ * timeout_ms is copied to *m.  Every fault is resolved (resolve_any) so
+ * the access can finish.  Returns the number of messages seen in total
+ * (0 = silent access), -1 if the access could not be started or never
+ * finished.  *blocked_val gets the byte at addr while the accessor waited
+ * on the first message; *tid the accessor's tid.
  */
 static inline int access_and_watch(int uffd, void *addr, int kind, char val,
 				   int timeout_ms, struct uffd_msg *m,
 				   char *blocked_val, pid_t *tid)
 {
 	struct accessor a;
+	struct uffd_msg x;
 	int r, n = 0;
 
 	if (accessor_start(&a, addr, kind, val))
@@ -785,10 +806,16 @@ static inline int access_and_watch(int uffd, void *addr, int kind, char val,
 		n = 1;
 		if (blocked_val)
 			*blocked_val = *(volatile char *)addr;
-		if (m->event == UFFD_EVENT_PAGEFAULT &&
-		    (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP))
-			uffd_wp(uffd, (void *)(uintptr_t)(m->arg.pagefault.address & ~(PAGE - 1)),
-				PAGE, 0);
+		resolve_any(uffd, m);
+	}
+	/* late or repeated faults of the same access: count and resolve */
+	while (n < 16 && !accessor_wait_done(&a, 200)) {
+		if (uffd_read_msg(uffd, &x, 2000) != 1)
+			break;
+		if (!n)
+			*m = x;
+		n++;
+		resolve_any(uffd, &x);
 	}
 	if (accessor_join(&a, 10000))
 		return -1;
