@@ -182,3 +182,4 @@ Pin-Priority: 100"
 }
 
 main "$@"
+exit
