@@ -387,6 +387,29 @@ static void t_mprotect(void)
 	T_CHECK("mprotect-contents", p[0] == 0x51 && p[PAGE] == 0x52, "contents differ");
 	close(uffd);
 	munmap(p, 2 * PAGE);
+
+	/* holes protected while the mapping is read-only */
+	u_current = "mprotect-protect-ro";
+	uffd = uffd_new(FEATURES);
+	p = map_anon(2 * PAGE);
+	if (uffd < 0 || !p || uffd_register_wp(uffd, p, 2 * PAGE) ||
+	    mprotect(p, 2 * PAGE, PROT_READ)) {
+		t_fail("mprotect-protect-ro", "setup: %s", strerror(errno));
+		return;
+	}
+	r = uffd_wp(uffd, p, 2 * PAGE, 1);
+	T_CHECK("mprotect-protect-ro", r == 0, "UFFDIO_WRITEPROTECT on a read-only range: %s",
+		strerror(-r));
+	pm_check("mprotect-protect-ro-pagemap-wp", p, 1);
+	r = mprotect(p, 2 * PAGE, PROT_READ | PROT_WRITE);
+	n = access_and_watch(uffd, p + PAGE, ACC_WRITE, 0x53, 10000, &m, NULL, NULL);
+	T_CHECK("mprotect-protect-ro-then-rw-write-faults",
+		r == 0 && n == 1 && msg_is_wp_write(&m, p + PAGE),
+		"mprotect %d, n=%d %s", r, n, n == 1 ? msg_str(&m, buf, sizeof(buf)) : "");
+	T_CHECK("mprotect-protect-ro-write-lands", p[PAGE] == 0x53, "byte %#x",
+		(unsigned char)p[PAGE]);
+	close(uffd);
+	munmap(p, 2 * PAGE);
 }
 
 int main(void)

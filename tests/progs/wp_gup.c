@@ -12,6 +12,7 @@
  *    with EIO, no message, nothing lands, the page stays protected;
  *  - MADV_POPULATE_READ (5.14+): succeeds, no message, protection kept;
  *  - MADV_POPULATE_WRITE: one WP message per page, then success;
+ *  - mlock of a private writable range populates for writing: likewise;
  *  - MADV_COLLAPSE (6.1+) over a 2 MiB region of populated unprotected
  *    pages and protected holes returns (it fails on 6.12) and the holes
  *    stay protected.
@@ -271,6 +272,28 @@ static void t_populate(void)
 	T_CHECK("populate-write-zeros", i == (int)(N * PAGE), "byte %d non-zero", i);
 }
 
+/* mlock populates a private writable range for writing: one WP message per hole. */
+static void t_mlock(void)
+{
+	enum { N = 4 };
+	char buf[160] = "";
+	int per[N], other, i, r;
+
+	u_current = "mlock";
+	if (protect("mlock", page(24), N * PAGE))
+		return;
+	uh_reset(&h);
+	r = mlock(page(24), N * PAGE);
+	T_CHECK("mlock", r == 0, "mlock: %s", strerror(errno));
+	other = tally(&h, area, 24, N, per, buf, sizeof(buf));
+	for (i = 0; i < N && per[i] == 1; i++)
+		;
+	T_CHECK("mlock-one-message-per-page", i == N && !other,
+		"page %d got %d WP messages; %d others %s", i, i < N ? per[i] : 0, other, buf);
+	pm_check_range("mlock-resolved", page(24), N, 0);
+	munlock(page(24), N * PAGE);
+}
+
 static void t_collapse(void)
 {
 	const int half = (int)(HPAGE / PAGE / 2);
@@ -358,6 +381,7 @@ int main(void)
 	t_proc_mem();
 	t_vm_readv();
 	t_populate();
+	t_mlock();
 	uh_stop(&h);
 	if (h.nerr)
 		t_fail("handler", "%s", h.err);

@@ -19,6 +19,8 @@
  */
 #include "uffd_util.h"
 
+#include <setjmp.h>
+
 static struct u_env env;
 
 #define FEATURES (UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_THREAD_ID)
@@ -160,6 +162,9 @@ static void t_protect_and_read(void)
 	T_CHECK("read-hole-zero", f.p[123] == 0 && f.p[0] == 0 && f.p[PAGE - 1] == 0,
 		"read %#x", (unsigned char)f.p[123]);
 	pm_check("read-hole-keeps-wp", f.p, 1);
+	e = pagemap(f.p);
+	T_CHECK("read-hole-pagemap-present", e != ~0ULL && (e & PM_PRESENT),
+		"pagemap %#llx: a read hole maps the zero page", (unsigned long long)e);
 
 	/* a write after the read still faults */
 	expect_wp_write("write-after-read-faults", f.uffd, f.p, 5, 0x42);
@@ -205,6 +210,15 @@ static void t_unprotect(void)
 	}
 	t_pass("unprotect");
 	pm_check("unprotect-clears-wp", f.p, 0);
+	if (env.zeropage) {
+		t_skip("unprotect-hole-is-none",
+		       "zero-page backend: an unprotected hole stays a present zero page");
+	} else {
+		uint64_t e = pagemap(f.p);
+
+		T_CHECK("unprotect-hole-is-none", e != ~0ULL && !(e & (PM_SWAP | PM_PRESENT)),
+			"pagemap %#llx, want neither PM_SWAP nor PM_PRESENT", (unsigned long long)e);
+	}
 	expect_silent_write("unprotect-write-silent", f.uffd, f.p, 0x21);
 	fx_del(&f);
 }
@@ -471,6 +485,352 @@ static void t_thp(void)
 	munmap(p, HPAGE);
 }
 
+
+/* Protecting twice is the same as once; read holes unprotect like others. */
+static void t_reprotect(void)
+{
+	struct fx f;
+	struct uffd_msg m;
+	char buf[160];
+	int n;
+
+	u_current = "reprotect";
+	if (fx_new(&f, "reprotect", 2))
+		return;
+	if (uffd_wp(f.uffd, f.p, f.len, 1) || uffd_wp(f.uffd, f.p, f.len, 1)) {
+		t_fail("reprotect-twice", "protect: %s", strerror(errno));
+		return;
+	}
+	t_pass("reprotect-twice");
+	expect_wp_write("reprotect-twice-write-faults", f.uffd, f.p, 0, 0x26);
+	/* page 1: read (zero page, protected), unprotect, write: silent */
+	n = access_and_watch(f.uffd, f.p + PAGE, ACC_READ, 0, 300, &m, NULL, NULL);
+	T_CHECK("read-then-unprotect-read-silent", n == 0, "n=%d %s", n,
+		n > 0 ? msg_str(&m, buf, sizeof(buf)) : "");
+	if (uffd_wp(f.uffd, f.p + PAGE, PAGE, 0))
+		t_fail("read-then-unprotect", "unprotect: %s", strerror(errno));
+	pm_check("read-then-unprotect-clears-wp", f.p + PAGE, 0);
+	expect_silent_write("read-then-unprotect-write-silent", f.uffd, f.p + PAGE, 0x27);
+	fx_del(&f);
+}
+
+/* MADV_FREE leaves protected holes alone (they are not pages). */
+static void t_madv_free(void)
+{
+	struct fx f;
+	int r;
+
+	u_current = "madv-free";
+	if (fx_new(&f, "madv-free", 2))
+		return;
+	if (uffd_wp(f.uffd, f.p, f.len, 1)) {
+		t_fail("madv-free", "protect: %s", strerror(errno));
+		return;
+	}
+	r = madvise(f.p, f.len, MADV_FREE);
+	T_CHECK("madv-free", r == 0, "MADV_FREE: %s", strerror(errno));
+	pm_check("madv-free-keeps-wp", f.p, 1);
+	expect_wp_write("madv-free-write-faults", f.uffd, f.p + PAGE, 3, 0x28);
+	fx_del(&f);
+}
+
+/* mincore: a protected hole is not resident (it is a marker, not a page). */
+static void t_mincore(void)
+{
+	unsigned char vec[2] = { 0xff, 0xff };
+	struct fx f;
+	int r;
+
+	u_current = "mincore";
+	if (fx_new(&f, "mincore", 2))
+		return;
+	if (uffd_wp(f.uffd, f.p, f.len, 1)) {
+		t_fail("mincore", "protect: %s", strerror(errno));
+		return;
+	}
+	(void)*(volatile char *)(f.p + PAGE);	/* page 1: read, zero page */
+	r = mincore(f.p, f.len, vec);
+	if (env.zeropage) {
+		t_skip("mincore-protected-hole-not-resident",
+		       "zero-page backend: mincore reports the zero page of a protected hole as resident");
+	} else {
+		T_CHECK("mincore-protected-hole-not-resident", r == 0 && !(vec[0] & 1),
+			"mincore %d, vec[0] %#x", r, vec[0]);
+	}
+	T_CHECK("mincore-read-hole-resident", r == 0 && (vec[1] & 1),
+		"mincore %d, vec[1] %#x", r, vec[1]);
+	fx_del(&f);
+}
+
+/*
+ * A writer blocked on a protected hole: closing the userfaultfd releases
+ * it.  UFFDIO_UNREGISTER of a WP-only range does not wake it (native only
+ * wakes MISSING ranges on unregister); a UFFDIO_WAKE then does.  Either
+ * way the byte lands.
+ */
+static void t_wake(int by_close)
+{
+	const char *name = by_close ? "close-wakes-writer" : "unregister-then-wake-writer";
+	struct accessor a;
+	struct uffd_msg m;
+	struct fx f;
+	char buf[160];
+	int r, done;
+
+	u_current = name;
+	if (fx_new(&f, name, 1))
+		return;
+	if (uffd_wp(f.uffd, f.p, PAGE, 1)) {
+		t_fail(name, "protect: %s", strerror(errno));
+		return;
+	}
+	accessor_start(&a, f.p + 1, ACC_WRITE, 0x29);
+	r = uffd_read_msg(f.uffd, &m, 10000);
+	if (r != 1 || !msg_is_wp_write(&m, f.p)) {
+		t_fail(name, "no WP message first: %s", r == 1 ? msg_str(&m, buf, sizeof(buf)) :
+		       "nothing");
+		uffd_wp(f.uffd, f.p, PAGE, 0);
+		accessor_join(&a, 5000);
+		fx_del(&f);
+		return;
+	}
+	if (by_close) {
+		close(f.uffd);
+		f.uffd = -1;
+	} else {
+		r = uffd_unregister(f.uffd, f.p, PAGE);
+		if (r)
+			t_fail(name, "UFFDIO_UNREGISTER: %s", strerror(-r));
+		done = accessor_wait_done(&a, 300);
+		T_CHECK("unregister-wp-does-not-wake", !done,
+			"the writer finished on UFFDIO_UNREGISTER (native wakes only MISSING ranges)");
+		r = uffd_wake(f.uffd, f.p, PAGE);
+		if (r)
+			t_fail(name, "UFFDIO_WAKE: %s", strerror(-r));
+	}
+	r = accessor_join(&a, 10000);
+	T_CHECK(name, r == 0 && f.p[1] == 0x29, "writer %s, byte %#x",
+		r ? "still blocked" : "done", (unsigned char)f.p[1]);
+	if (r && f.uffd >= 0) {
+		/* release it: closing wakes every waiter */
+		close(f.uffd);
+		f.uffd = -1;
+		accessor_join(&a, 5000);
+	}
+	fx_del(&f);
+}
+
+/* With UFFD_FEATURE_EXACT_ADDRESS the message names the exact byte. */
+static void t_exact(void)
+{
+	struct uffd_msg m;
+	char buf[160];
+	int fd, n;
+	char *p;
+
+	u_current = "exact-address";
+	if (!u_kernel_at_least(&env, 5, 18)) {
+		t_skip("exact-address", "UFFD_FEATURE_EXACT_ADDRESS needs 5.18+ (kernel %s)",
+		       env.release);
+		return;
+	}
+	fd = uffd_new(FEATURES | UFFD_FEATURE_EXACT_ADDRESS);
+	p = map_anon(2 * PAGE);
+	if (fd < 0 || !p || uffd_register_wp(fd, p, 2 * PAGE) || uffd_wp(fd, p, 2 * PAGE, 1)) {
+		t_fail("exact-address", "setup: uffd %d: %s", fd, strerror(errno));
+		return;
+	}
+	n = access_and_watch(fd, p + PAGE + 123, ACC_WRITE, 0x2a, 10000, &m, NULL, NULL);
+	T_CHECK("exact-address", n == 1 && m.event == UFFD_EVENT_PAGEFAULT &&
+		m.arg.pagefault.flags == WP_WRITE_FLAGS &&
+		m.arg.pagefault.address == (uintptr_t)(p + PAGE + 123),
+		"n=%d %s, want address %p", n, n ? msg_str(&m, buf, sizeof(buf)) : "",
+		(void *)(p + PAGE + 123));
+	close(fd);
+	munmap(p, 2 * PAGE);
+}
+
+/* With UFFD_FEATURE_SIGBUS a write into a protected hole raises SIGBUS. */
+static sigjmp_buf sigbus_jmp;
+static void *volatile sigbus_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	sigbus_addr = si->si_addr;
+	siglongjmp(sigbus_jmp, 1);
+}
+
+static void t_sigbus(void)
+{
+	struct sigaction sa, old;
+	volatile int got = 0;
+	volatile char rd = 0x7f;
+	int fd;
+	char *p;
+
+	u_current = "sigbus";
+	fd = uffd_new(UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_SIGBUS);
+	p = map_anon(2 * PAGE);
+	if (fd < 0 || !p || uffd_register_wp(fd, p, 2 * PAGE) || uffd_wp(fd, p, 2 * PAGE, 1)) {
+		t_fail("sigbus", "setup: uffd %d: %s", fd, strerror(errno));
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(sigbus_jmp, 1) == 0)
+		rd = *(volatile char *)p;
+	else
+		got = 1;
+	T_CHECK("sigbus-read-hole-ok", !got && rd == 0, "read %s",
+		got ? "raised SIGBUS" : "returned non-zero");
+	got = 0;
+	sigbus_addr = NULL;
+	if (sigsetjmp(sigbus_jmp, 1) == 0)
+		*(volatile char *)(p + PAGE + 9) = 1;
+	else
+		got = 1;
+	T_CHECK("sigbus-write-hole", got && sigbus_addr == p + PAGE + 9 && p[PAGE + 9] == 0,
+		"got SIGBUS %d at %p (want %p), byte %#x", got, sigbus_addr,
+		(void *)(p + PAGE + 9), (unsigned char)p[PAGE + 9]);
+	got = 0;
+	if (sigsetjmp(sigbus_jmp, 1) == 0)
+		*(volatile char *)p = 2;
+	else
+		got = 1;
+	T_CHECK("sigbus-write-read-hole", got && p[0] == 0, "write after read: SIGBUS %d", got);
+	uffd_wp(fd, p, 2 * PAGE, 0);
+	got = 0;
+	if (sigsetjmp(sigbus_jmp, 1) == 0)
+		*(volatile char *)(p + PAGE + 9) = 3;
+	else
+		got = 1;
+	T_CHECK("sigbus-after-unprotect-write-lands", !got && p[PAGE + 9] == 3,
+		"SIGBUS %d byte %#x", got, (unsigned char)p[PAGE + 9]);
+	sigaction(SIGBUS, &old, NULL);
+	close(fd);
+	munmap(p, 2 * PAGE);
+}
+
+/*
+ * A huge zero page (read of an untouched THP-eligible region), then part
+ * of it protected: the pmd is split, the protected part faults, the rest
+ * does not.  Then the whole of another huge zero page.
+ */
+static void t_thp_zero(void)
+{
+	char mode[128] = "", zp[16] = "";
+	struct uffd_msg m;
+	char buf[160];
+	int fd, n;
+	char *c;
+
+	u_current = "thp-zero";
+	u_read_file("/sys/kernel/mm/transparent_hugepage/enabled", mode, sizeof(mode));
+	u_read_file("/sys/kernel/mm/transparent_hugepage/use_zero_page", zp, sizeof(zp));
+	if (!mode[0] || strstr(mode, "[never]")) {
+		t_skip("thp-zero", "THP unavailable (enabled: '%s')", mode);
+		return;
+	}
+	c = map_anon_aligned(2 * HPAGE, HPAGE, MADV_HUGEPAGE);
+	fd = uffd_new(FEATURES);
+	if (!c || fd < 0 || uffd_register_wp(fd, c, 2 * HPAGE)) {
+		t_fail("thp-zero", "setup: %s", strerror(errno));
+		return;
+	}
+	(void)*(volatile char *)c;
+	(void)*(volatile char *)(c + HPAGE);
+	if (zp[0] != '1')
+		fprintf(stderr, "wp_holes: use_zero_page=%s: no huge zero page, plain zero ptes\n", zp);
+	if (uffd_wp(fd, c, 16 * PAGE, 1) || uffd_wp(fd, c + HPAGE, HPAGE, 1)) {
+		t_fail("thp-zero", "protect: %s", strerror(errno));
+		return;
+	}
+	t_pass("thp-zero");
+	n = access_and_watch(fd, c + 3 * PAGE, ACC_WRITE, 1, 10000, &m, NULL, NULL);
+	T_CHECK("thp-zero-partial-protected-faults", n == 1 && msg_is_wp_write(&m, c + 3 * PAGE),
+		"n=%d %s", n, n ? msg_str(&m, buf, sizeof(buf)) : "");
+	n = access_and_watch(fd, c + 100 * PAGE, ACC_WRITE, 2, 300, &m, NULL, NULL);
+	T_CHECK("thp-zero-partial-rest-silent", n == 0 && c[100 * PAGE] == 2,
+		"n=%d %s", n, n ? msg_str(&m, buf, sizeof(buf)) : "");
+	n = access_and_watch(fd, c + HPAGE + 200 * PAGE, ACC_WRITE, 3, 10000, &m, NULL, NULL);
+	T_CHECK("thp-zero-full-faults", n == 1 && msg_is_wp_write(&m, c + HPAGE + 200 * PAGE),
+		"n=%d %s", n, n ? msg_str(&m, buf, sizeof(buf)) : "");
+	T_CHECK("thp-zero-contents", c[3 * PAGE] == 1 && c[100 * PAGE] == 2 &&
+		c[HPAGE + 200 * PAGE] == 3 && c[4 * PAGE] == 0, "contents differ");
+	close(fd);
+	munmap(c, 2 * HPAGE);
+}
+
+
+/*
+ * Protected populated pages swapped out (MADV_PAGEOUT) next to protected
+ * holes: reads bring the data back without a message; every write gives
+ * one WP message; contents survive.
+ */
+static void t_swap(void)
+{
+	enum { N = 4 };
+	struct uh h;
+	struct fx f;
+	uint64_t e;
+	struct uffd_msg md;
+	char buf[160] = "";
+	int i, n, ok, r;
+
+	u_current = "swap";
+	if (fx_new(&f, "swap", N))
+		return;
+	f.p[0] = 0x70;
+	f.p[2 * PAGE] = 0x72;
+	if (uffd_wp(f.uffd, f.p, f.len, 1)) {
+		t_fail("swap", "protect: %s", strerror(errno));
+		return;
+	}
+	r = madvise(f.p, f.len, MADV_PAGEOUT);
+	e = pagemap(f.p);
+	if (r || e == ~0ULL || !(e & PM_SWAP)) {
+		t_skip("swap", "page not swapped out (MADV_PAGEOUT %s, pagemap %#llx)",
+		       r ? strerror(errno) : "ok", (unsigned long long)e);
+	} else {
+		t_pass("swap");
+		if (env.pm_uffd_wp)
+			T_CHECK("swap-pagemap-wp", (e & PM_UFFD_WP) && pm_wp(f.p + PAGE),
+				"swapped page %#llx, hole %#llx", (unsigned long long)e,
+				(unsigned long long)pagemap(f.p + PAGE));
+		else
+			t_skip("swap-pagemap-wp", NO_PM_REASON);
+	}
+	n = access_and_watch(f.uffd, f.p + 2 * PAGE, ACC_READ, 0, 300, &md, NULL, NULL);
+	T_CHECK("swap-read-silent", n == 0 && f.p[2 * PAGE] == 0x72, "n=%d byte %#x", n,
+		(unsigned char)f.p[2 * PAGE]);
+	if (uh_start(&h, f.uffd, 1, UH_MISSING_NONE)) {
+		t_fail("swap", "handler thread");
+		return;
+	}
+	for (i = 0; i < N; i++)
+		f.p[i * PAGE + 1] = (char)(0x30 + i);
+	n = uh_wait(&h, N + 1, 300);
+	ok = n == N;
+	for (i = 0; ok && i < N; i++) {
+		struct uffd_msg m = uh_msg(&h, i);
+
+		if (!msg_is_wp_write(&m, f.p + i * PAGE)) {
+			ok = 0;
+			msg_str(&m, buf, sizeof(buf));
+		}
+	}
+	uh_stop(&h);
+	T_CHECK("swap-writes-fault", ok, "%d messages for %d writes %s", n, N, buf);
+	T_CHECK("swap-contents", f.p[0] == 0x70 && f.p[2 * PAGE] == 0x72 && f.p[PAGE] == 0 &&
+		f.p[3 * PAGE] == 0 && f.p[1] == 0x30 && f.p[3 * PAGE + 1] == 0x33,
+		"contents differ");
+	fx_del(&f);
+}
+
 int main(void)
 {
 	t_prog = "wp_holes";
@@ -487,7 +847,16 @@ int main(void)
 	t_close();
 	t_dontneed();
 	t_remap();
+	t_reprotect();
+	t_madv_free();
+	t_mincore();
+	t_wake(0);
+	t_wake(1);
+	t_exact();
+	t_sigbus();
 	t_mixed();
+	t_swap();
 	t_thp();
+	t_thp_zero();
 	return t_exit();
 }

@@ -228,6 +228,51 @@ static void t_zeropage(void)
 		"reader %s, read %#x", r ? "blocked" : "done", (unsigned char)a.val);
 }
 
+
+/*
+ * Holes protected in a WP-only range, then the range registered again by
+ * the same context with MISSING (replacing WP) or MISSING|WP: an access to
+ * such a hole is a MISSING fault, as for any hole of a MISSING range.
+ */
+static void t_reregister(int keep_wp)
+{
+	const char *pfx = keep_wp ? "reregister-missing-wp" : "reregister-missing-only";
+	struct uffd_msg m;
+	char name[96], buf[160];
+	int fd, n, r;
+	char *p;
+
+	u_current = pfx;
+	fd = uffd_new(FEATURES);
+	p = map_anon(2 * PAGE);
+	if (fd < 0 || !p || uffd_register_wp(fd, p, 2 * PAGE) || uffd_wp(fd, p, 2 * PAGE, 1)) {
+		t_fail(pfx, "setup: uffd %d: %s", fd, strerror(errno));
+		return;
+	}
+	r = uffd_register(fd, p, 2 * PAGE, UFFDIO_REGISTER_MODE_MISSING |
+			  (keep_wp ? UFFDIO_REGISTER_MODE_WP : 0));
+	T_CHECK(pfx, r == 0, "UFFDIO_REGISTER again: %s", strerror(-r));
+	if (r)
+		return;
+	n = access_and_watch(fd, p, ACC_READ, 0, 5000, &m, NULL, NULL);
+	snprintf(name, sizeof(name), "%s-read-missing", pfx);
+	T_CHECK(name, n == 1 && m.event == UFFD_EVENT_PAGEFAULT && m.arg.pagefault.flags == 0 &&
+		m.arg.pagefault.address == (uintptr_t)p,
+		"n=%d %s (want one MISSING message, flags 0)", n,
+		n ? msg_str(&m, buf, sizeof(buf)) : "");
+	n = access_and_watch(fd, p + PAGE + 1, ACC_WRITE, 0x61, 5000, &m, NULL, NULL);
+	snprintf(name, sizeof(name), "%s-write-missing", pfx);
+	T_CHECK(name, n == 1 && m.event == UFFD_EVENT_PAGEFAULT &&
+		m.arg.pagefault.flags == UFFD_PAGEFAULT_FLAG_WRITE &&
+		m.arg.pagefault.address == (uintptr_t)(p + PAGE),
+		"n=%d %s (want one MISSING message, flags WRITE)", n,
+		n ? msg_str(&m, buf, sizeof(buf)) : "");
+	snprintf(name, sizeof(name), "%s-write-lands", pfx);
+	T_CHECK(name, n >= 0 && p[PAGE + 1] == 0x61, "byte %#x", (unsigned char)p[PAGE + 1]);
+	close(fd);
+	munmap(p, 2 * PAGE);
+}
+
 int main(void)
 {
 	t_prog = "wp_missing";
@@ -250,5 +295,7 @@ int main(void)
 	t_write_missing_first();
 	t_copy();
 	t_zeropage();
+	t_reregister(0);
+	t_reregister(1);
 	return t_exit();
 }
