@@ -4,6 +4,7 @@
 #   make module KVER=6.1.0-56-amd64  ... against /lib/modules/KVER/build
 #   make module KERNEL=6.12          ... for a kernel named in tests/kernels.conf
 #   make module KDIR=/path/to/build  ... against any kernel build dir
+#   make demo                        boot Debian 6.1 in QEMU: the gap, the module, the gap closed
 #   make check                       VM tests on every kernel of tests/kernels.conf
 #   make check ARGS="--kernel 6.1"   ... with tests/run options (see tests/run -h)
 #   make clean
@@ -14,7 +15,7 @@ KDIR ?= $(shell tests/kbuild-dir $(KERNEL))
 endif
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all module check clean
+.PHONY: all module demo check clean
 
 all: module
 
@@ -24,6 +25,9 @@ module:
 		     "or pass KVER=, KDIR= or KERNEL= (tests/setup-host.sh prepares" \
 		     "the kernels of tests/kernels.conf)"; exit 1; }
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/src" modules
+
+demo:
+	tests/run --demo $(ARGS)
 
 check:
 	tests/run $(ARGS)
