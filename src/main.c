@@ -52,6 +52,8 @@ static void wpu_select_hooks(void)
 	}
 	if (WPU_RESET)
 		wpu_add_hooks(wpu_reset_hooks, wpu_reset_nr_hooks);
+	if (WPU_PAGEMAP)
+		wpu_add_hooks(wpu_pagemap_hooks, wpu_pagemap_nr_hooks);
 	/* Last: granting the feature is what makes holes appear. */
 	wpu_add_hooks(wpu_api_hooks, wpu_api_nr_hooks);
 }

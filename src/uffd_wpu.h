@@ -8,6 +8,8 @@
  *   protect.c  UFFDIO_WRITEPROTECT: protecting holes (both backends)
  *   fault.c    faults on anonymous uffd-wp pte markers (marker backend)
  *   zap.c      MADV_DONTNEED drops anonymous markers (marker backend)
+ *   reset.c    unregister/close clear uffd-wp (kernels before 6.0)
+ *   pagemap.c  pagemap bit 57 (kernels before 5.19)
  *   track.c    per-mm state: opt-in, and the lifetime pin on the module
  *   ctl.c      /dev/uffd-wpu, /sys/kernel/uffd_wpu, module parameters
  */
@@ -111,6 +113,8 @@ extern struct wpu_hook wpu_fault_hooks[];
 extern const unsigned int wpu_fault_nr_hooks;
 extern struct wpu_hook wpu_zap_hooks[];
 extern const unsigned int wpu_zap_nr_hooks;
+extern struct wpu_hook wpu_pagemap_hooks[];
+extern const unsigned int wpu_pagemap_nr_hooks;
 extern struct wpu_hook wpu_reset_hooks[];
 extern const unsigned int wpu_reset_nr_hooks;
 

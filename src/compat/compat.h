@@ -127,6 +127,14 @@ wpu_compat_next_vma(struct vm_area_struct *vma)
 }
 #endif
 
+/* --- pagemap ---------------------------------------------------------- */
+
+#ifdef WPU_HAVE_PM_UFFD_WP
+#define WPU_PAGEMAP	0	/* the kernel reports bit 57 itself */
+#else
+#define WPU_PAGEMAP	1
+#endif
+
 /* --- struct userfaultfd_ctx (private to fs/userfaultfd.c) ---------------- */
 
 /*

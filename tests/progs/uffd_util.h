@@ -445,8 +445,8 @@ static inline struct u_env u_env_get(void)
 	} else {
 		e.kind = e.holes ? U_NATIVE : U_STOCK;
 	}
-	/* PM_UFFD_WP appeared in 5.19; the zero-page backend is for older. */
-	e.pm_uffd_wp = u_kernel_at_least(&e, 5, 19) && !e.zeropage;
+	/* PM_UFFD_WP appeared in 5.19; the module reports it on older kernels. */
+	e.pm_uffd_wp = u_kernel_at_least(&e, 5, 19) || e.kind == U_MODULE;
 	fprintf(stderr, "%s: kernel %s, %s%s%s, WP_UNPOPULATED %s, pagemap bit 57 %s\n",
 		t_prog, e.release,
 		e.kind == U_NATIVE ? "native" :
