@@ -160,8 +160,9 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 	if (cmd == UFFDIO_API) {
 		ret = wpu_api(file, arg);
 	} else {
-		/* UFFDIO_UNREGISTER on kernels that keep uffd-wp (reset.c) */
-		if (WPU_RESET)
+		if (cmd == UFFDIO_REGISTER)	/* zero-page backend */
+			wpu_before_register(file->private_data, arg);
+		else if (WPU_RESET)	/* UFFDIO_UNREGISTER (reset.c) */
 			wpu_reset_unregister(file, arg);
 		ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
 				    file, cmd, arg);
@@ -171,14 +172,17 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 }
 
 /*
- * Only UFFDIO_API (and UFFDIO_UNREGISTER where reset.c is needed) leave
- * the original: every other command never sees us.
+ * Only UFFDIO_API, and with the zero-page backend UFFDIO_REGISTER (and
+ * UFFDIO_UNREGISTER where reset.c is needed), leave the original: every
+ * other command never sees us.
  */
 static bool wpu_api_wants(struct pt_regs *regs)
 {
 	unsigned int cmd = regs_get_kernel_argument(regs, 1);
 
-	return cmd == UFFDIO_API || (WPU_RESET && cmd == UFFDIO_UNREGISTER);
+	return cmd == UFFDIO_API ||
+	       (!wpu_markers() && cmd == UFFDIO_REGISTER) ||
+	       (WPU_RESET && cmd == UFFDIO_UNREGISTER);
 }
 
 struct wpu_hook wpu_api_hooks[] = {

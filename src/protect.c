@@ -25,8 +25,10 @@
  */
 #include <linux/huge_mm.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/rmap.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 
 #include "uffd_wpu.h"
 
@@ -34,7 +36,8 @@ static unsigned long wpu_orig_change_protection;
 
 static unsigned long wpu_p4d_alloc_fn, wpu_pud_alloc_fn, wpu_pmd_alloc_fn;
 static unsigned long wpu_pte_alloc_fn, wpu_anon_vma_prepare_fn;
-static unsigned long wpu_split_huge_pmd_fn;
+static unsigned long wpu_split_huge_pmd_fn, wpu_flush_tlb_fn;
+static unsigned long wpu_mn_start_fn, wpu_mn_end_fn;
 
 const struct wpu_sym wpu_protect_syms[] = {
 	{ "__p4d_alloc", &wpu_p4d_alloc_fn, !WPU_HAVE_P4D_ALLOC },
@@ -43,9 +46,14 @@ const struct wpu_sym wpu_protect_syms[] = {
 	{ "__pte_alloc", &wpu_pte_alloc_fn },
 	{ "__anon_vma_prepare", &wpu_anon_vma_prepare_fn },
 	{ "__split_huge_pmd", &wpu_split_huge_pmd_fn },
+	{ "flush_tlb_mm_range", &wpu_flush_tlb_fn },
+	{ "__mmu_notifier_invalidate_range_start", &wpu_mn_start_fn },
+	{ "__mmu_notifier_invalidate_range_end", &wpu_mn_end_fn },
 };
 
 const unsigned int wpu_protect_nr_syms = ARRAY_SIZE(wpu_protect_syms);
+
+static bool wpu_vma_protects_holes(struct vm_area_struct *vma);
 
 /* --- page tables ------------------------------------------------------- */
 
@@ -87,8 +95,20 @@ static pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr)
 	if (wpu_markers())
 		return wpu_compat_marker_pte();
 	pte = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
-	/* Before 6.5 pte_mkuffd_wp() does not clear the write bit itself. */
-	return pte_mkuffd_wp(pte_wrprotect(pte_mkspecial(pte)));
+	/*
+	 * Old: the CPU sets the accessed bit on the first read, which tells a
+	 * hole nobody read (still "none" to 6.4+) from a zero page a read
+	 * mapped (present to 6.4+ too).  Before 6.5 pte_mkuffd_wp() does not
+	 * clear the write bit itself.
+	 */
+	return pte_mkuffd_wp(pte_wrprotect(pte_mkold(pte_mkspecial(pte))));
+}
+
+/* A zero-page hole of ours that no CPU has read since it was installed. */
+static bool wpu_is_unread_hole(pte_t pte)
+{
+	return pte_present(pte) && is_zero_pfn(pte_pfn(pte)) &&
+	       pte_uffd_wp(pte) && !pte_young(pte);
 }
 
 /*
@@ -175,6 +195,129 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 	return filled;
 }
 
+/* --- zero-page backend: holes that stop being protected ------------------ */
+
+static bool wpu_table_has_unread_holes(pte_t *pte, unsigned long addr,
+				       unsigned long end)
+{
+	for (; addr < end; addr += PAGE_SIZE, pte++)
+		if (wpu_is_unread_hole(READ_ONCE(*pte)))
+			return true;
+	return false;
+}
+
+static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
+			    unsigned long addr, unsigned long end)
+{
+	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_flush_tlb_fn;
+	typeof(__mmu_notifier_invalidate_range_start) *mn_start;
+	typeof(__mmu_notifier_invalidate_range_end) *mn_end;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	unsigned long a = addr;
+	pte_t *start_pte, *pte;
+	spinlock_t *ptl;	/* of this page table */
+	bool notify = mm_has_notifiers(mm);
+
+	mn_start = (void *)wpu_mn_start_fn;
+	mn_end = (void *)wpu_mn_end_fn;
+	/* A secondary MMU (KVM) may map the zero page without setting 'young'. */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm, addr, end);
+	if (notify) {
+		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+		mn_start(&range);
+	}
+	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	for (pte = start_pte; a < end; a += PAGE_SIZE, pte++) {
+		pte_t old;
+
+		if (!wpu_is_unread_hole(*pte))
+			continue;
+		old = ptep_get_and_clear(mm, a, pte);
+		if (pte_young(old))	/* read just now: it stays */
+			set_pte_at(mm, a, pte, old);
+	}
+	pte_unmap_unlock(start_pte, ptl);
+	/* No TLB caches a translation whose accessed bit is clear: belt and braces. */
+	flush(mm, addr, end, PAGE_SHIFT, false);
+	if (notify)
+		mn_end(&range, false);
+}
+
+/*
+ * The zero-page backend's holes outlive their protection: after unprotect,
+ * unregister or close, or when MISSING is registered over them, a hole that
+ * nobody read is "none" again on 6.4+ (not resident, a MISSING fault on the
+ * next access).  Turn such holes back into none ptes.  mmap_lock held.
+ */
+void wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
+		     unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long next;
+
+	if (wpu_markers())
+		return;
+	for (; addr < end; addr = next) {
+		pgd_t *pgd = pgd_offset(mm, addr);
+		p4d_t *p4d;
+		pud_t *pud;
+		pmd_t *pmd, pmdval;
+		pte_t *pte;
+
+		next = pmd_addr_end(addr, end);
+		if (pgd_none(*pgd))
+			continue;
+		p4d = p4d_offset(pgd, addr);
+		if (p4d_none(*p4d))
+			continue;
+		pud = pud_offset(p4d, addr);
+		if (pud_none(*pud) || !pud_present(*pud) || pud_trans_huge(*pud))
+			continue;
+		pmd = pmd_offset(pud, addr);
+		pmdval = READ_ONCE(*pmd);
+		if (pmd_none(pmdval) || !pmd_present(pmdval) ||
+		    pmd_trans_huge(pmdval) || pmd_devmap(pmdval) || pmd_bad(pmdval))
+			continue;
+		pte = pte_offset_map(pmd, addr);
+		if (wpu_table_has_unread_holes(pte, addr, next))
+			wpu_clear_table(vma, pmd, addr, next);
+		pte_unmap(pte);
+		cond_resched();
+	}
+}
+
+/*
+ * UFFDIO_REGISTER adding MISSING over protected holes (zero-page backend):
+ * on 6.4+ the next access to such a hole is a MISSING fault, so the holes
+ * must be none again first.  Runs before the original, with no lock held.
+ */
+void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg)
+{
+	struct uffdio_register __user *ureg = (void __user *)arg;
+	struct mm_struct *mm = ctx->mm;
+	struct vm_area_struct *vma;
+	struct uffdio_register reg;
+	unsigned long start, end;
+
+	if (wpu_markers() || copy_from_user(&reg, ureg, sizeof(reg)) ||
+	    !(reg.mode & UFFDIO_REGISTER_MODE_MISSING))
+		return;
+	start = reg.range.start;
+	end = start + reg.range.len;
+	if (end <= start || end > TASK_SIZE || !mmget_not_zero(mm))
+		return;	/* the original rejects bad ranges */
+	mmap_read_lock(mm);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (wpu_compat_vma_ctx(vma) == ctx && wpu_vma_protects_holes(vma))
+			wpu_clear_holes(vma, max(start, vma->vm_start),
+					min(end, vma->vm_end));
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+}
+
 static bool wpu_vma_protects_holes(struct vm_area_struct *vma)
 {
 	if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED) ||
@@ -210,7 +353,9 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 	wpu_cp_ret_t ret = 0;
 
 	wpu_enter();
-	if (wpu_vma_protects_holes(vma)) {
+	if ((cp_flags & MM_CP_UFFD_WP_RESOLVE) && wpu_vma_protects_holes(vma)) {
+		wpu_clear_holes(vma, start, end);
+	} else if ((cp_flags & MM_CP_UFFD_WP) && wpu_vma_protects_holes(vma)) {
 		long filled;
 
 		others = false;
@@ -234,10 +379,16 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 	return ret;
 }
 
-/* Only protect requests (UFFDIO_WRITEPROTECT) leave the original. */
+/*
+ * Only protect requests (UFFDIO_WRITEPROTECT) leave the original, and with
+ * the zero-page backend unprotect requests too.
+ */
 static bool wpu_cp_wants(struct pt_regs *regs)
 {
-	return regs_get_kernel_argument(regs, WPU_CP_ARG_FLAGS) & MM_CP_UFFD_WP;
+	unsigned long flags = regs_get_kernel_argument(regs, WPU_CP_ARG_FLAGS);
+
+	return (flags & MM_CP_UFFD_WP) ||
+	       (!wpu_markers() && (flags & MM_CP_UFFD_WP_RESOLVE));
 }
 
 struct wpu_hook wpu_protect_hooks[] = {

@@ -9,8 +9,12 @@
  * reuses the range sees faults that are not its own.  For contexts that use
  * the module, do what 6.0+ does, just before the original runs.
  *
+ * The same holds for mremap() of a range whose context did not ask for
+ * UFFD_FEATURE_EVENT_REMAP: the moved range loses its registration, and
+ * 6.0+ (and Debian's 6.1) clears its uffd-wp state with it.
+ *
  * Built only where the kernel does not reset by itself and change_protection()
- * still takes no mmu_gather (5.7 - 5.18, all with the vm_next VMA list).
+ * still takes no mmu_gather (5.7 - 5.18).
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -19,6 +23,7 @@
 #include "uffd_wpu.h"
 
 static unsigned long wpu_orig_userfaultfd_release;
+static unsigned long wpu_orig_mremap_prep;
 static unsigned long wpu_change_protection_fn;
 
 const struct wpu_sym wpu_reset_syms[] = {
@@ -56,12 +61,15 @@ static void wpu_reset_range(struct wpu_uffd_ctx *ctx, unsigned long start,
 
 	mmap_read_lock(mm);
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
-	     vma = wpu_compat_next_vma(vma)) {
+	     vma = find_vma(mm, vma->vm_end)) {
+		unsigned long s = max(start, vma->vm_start);
+		unsigned long e = min(end, vma->vm_end);
+
 		if (wpu_compat_vma_ctx(vma) != ctx || !userfaultfd_wp(vma) ||
 		    !vma_is_anonymous(vma))
 			continue;
-		wpu_resolve_wp(vma, max(start, vma->vm_start),
-			       min(end, vma->vm_end));
+		wpu_clear_holes(vma, s, e);
+		wpu_resolve_wp(vma, s, e);
 		cond_resched();
 	}
 	mmap_read_unlock(mm);
@@ -110,12 +118,44 @@ static bool wpu_release_wants(struct pt_regs *regs)
 	return wpu_ctx_uses_module(file->private_data);
 }
 
+/*
+ * After move_vma() moved the page tables, under mmap_lock for writing.  A
+ * context without EVENT_REMAP is about to be dropped from the new VMA.
+ */
+static void wpu_mremap_userfaultfd_prep(struct vm_area_struct *vma,
+					struct vm_userfaultfd_ctx *vm_ctx)
+{
+	wpu_enter();
+	if (userfaultfd_wp(vma) && vma_is_anonymous(vma)) {
+		wpu_clear_holes(vma, vma->vm_start, vma->vm_end);
+		wpu_resolve_wp(vma, vma->vm_start, vma->vm_end);
+	}
+	WPU_CALL_ORIG(wpu_orig_mremap_prep, wpu_mremap_userfaultfd_prep,
+		      vma, vm_ctx);
+	wpu_leave();
+}
+
+static bool wpu_mremap_wants(struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (void *)regs_get_kernel_argument(regs, 0);
+	struct wpu_uffd_ctx *ctx = wpu_compat_vma_ctx(vma);
+
+	return ctx && !(READ_ONCE(ctx->features) & UFFD_FEATURE_EVENT_REMAP) &&
+	       wpu_ctx_uses_module(ctx);
+}
+
 struct wpu_hook wpu_reset_hooks[] = {
 	{
 		.name = "userfaultfd_release",
 		.wrapper = wpu_userfaultfd_release,
 		.orig = &wpu_orig_userfaultfd_release,
 		.wants = wpu_release_wants,
+	},
+	{
+		.name = "mremap_userfaultfd_prep",
+		.wrapper = wpu_mremap_userfaultfd_prep,
+		.orig = &wpu_orig_mremap_prep,
+		.wants = wpu_mremap_wants,
 	},
 };
 

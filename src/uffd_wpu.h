@@ -146,6 +146,11 @@ int wpu_api_check_layout(void);
 bool wpu_ctx_wants_holes(struct vm_area_struct *vma);
 void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 
+/* protect.c */
+void wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
+		     unsigned long end);
+void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg);
+
 /* Call the function a wrapper replaces, at its resolved address. */
 #define WPU_CALL_ORIG(addr, wrapper, ...) \
 	(((typeof(&(wrapper)))(addr))(__VA_ARGS__))

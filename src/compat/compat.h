@@ -118,13 +118,7 @@ typedef unsigned long wpu_cp_ret_t;
 #if defined(WPU_KERNEL_RESETS_WP) || defined(WPU_CP_HAS_TLB)
 #define WPU_RESET	0	/* the kernel resets, or we do not (5.19) */
 #else
-#define WPU_RESET	1
-/* 5.7 - 5.18: VMAs on a list; change_protection() flushes by itself. */
-static inline struct vm_area_struct *
-wpu_compat_next_vma(struct vm_area_struct *vma)
-{
-	return vma->vm_next;
-}
+#define WPU_RESET	1	/* 5.7 - 5.18: change_protection() flushes */
 #endif
 
 /* --- pagemap ---------------------------------------------------------- */
@@ -186,6 +180,12 @@ static inline struct wpu_uffd_ctx *wpu_compat_vma_ctx(struct vm_area_struct *vma
 #else
 #define WPU_HAVE_P4D_ALLOC 1
 #endif
+
+/* x86 declares flush_tlb_mm_range() for built-in code only. */
+typedef void wpu_flush_tlb_mm_range_t(struct mm_struct *mm, unsigned long start,
+				      unsigned long end,
+				      unsigned int stride_shift,
+				      bool freed_tables);
 
 /* --- pte markers (5.19+ with CONFIG_PTE_MARKER_UFFD_WP) ----------------- */
 
