@@ -210,10 +210,7 @@ static void t_unprotect(void)
 	}
 	t_pass("unprotect");
 	pm_check("unprotect-clears-wp", f.p, 0);
-	if (env.zeropage) {
-		t_skip("unprotect-hole-is-none",
-		       "zero-page backend: an unprotected hole stays a present zero page");
-	} else {
+	{
 		uint64_t e = pagemap(f.p);
 
 		T_CHECK("unprotect-hole-is-none", e != ~0ULL && !(e & (PM_SWAP | PM_PRESENT)),
