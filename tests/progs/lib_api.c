@@ -37,6 +37,36 @@ static int no_uffd;	/* userfaultfd() itself fails (e.g. under valgrind) */
 static uint32_t root_support;	/* the verdict for this (root) process */
 static char saved_enabled[8] = "1", saved_transparent[8] = "1", saved_unpriv[8];
 
+/*
+ * A userfaultfd as this process may have one: UFFD_USER_MODE_ONLY when
+ * vm.unprivileged_userfaultfd=0 refuses a plain one (5.11+; e.g. a package
+ * build as non-root).  fd or -errno.
+ */
+static int lib_uffd_open(void)
+{
+	int fd = uffd_open();
+
+	if (fd == -EPERM) {
+		fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | 1 /* USER_MODE_ONLY */);
+		if (fd < 0)
+			fd = -EPERM;
+	}
+	return fd;
+}
+
+/* Does a features=0 query list bit 13? */
+static int query_bit13(void)
+{
+	uint64_t f = 0;
+	int fd = lib_uffd_open(), r;
+
+	if (fd < 0)
+		return 0;
+	r = uffd_api(fd, 0, &f);
+	close(fd);
+	return !r && (f & BIT13);
+}
+
 static void restore(void)
 {
 	if (is_module) {
@@ -74,7 +104,7 @@ static const char *reason_of_last(void)
 /* Raw UFFDIO_API with bit 13 on a fresh userfaultfd: 0 or -errno. */
 static int raw_bit13(void)
 {
-	int fd = uffd_open(), r;
+	int fd = lib_uffd_open(), r;
 
 	if (fd < 0)
 		return fd;
@@ -113,7 +143,7 @@ static void check_hole(int fd, const char *name)
 static void check_api_bit13(const char *name, const char *hole_name)
 {
 	uint64_t f = 0;
-	int fd = uffd_open(), r;
+	int fd = lib_uffd_open(), r;
 
 	if (fd < 0) {
 		t_fail(name, "userfaultfd: %s", strerror(-fd));
@@ -266,7 +296,7 @@ static void t_no_leaks(void)
 		uffd_wpu_status(&st);
 		uffd_wpu_optin();
 		uffd_wpu_optout();
-		fd = uffd_open();
+		fd = lib_uffd_open();
 		if (fd >= 0) {
 			uffd_wpu_api(fd, i & 1 ? BIT13 : 0, NULL);
 			close(fd);
@@ -288,7 +318,7 @@ static void t_api_common(int available)
 	if (available)
 		check_api_bit13("api-bit13", "api-bit13-hole-faults");
 	else {
-		fd = uffd_open();
+		fd = lib_uffd_open();
 		r = uffd_wpu_api(fd, BIT13, &f);
 		T_CHECK("api-bit13-unavailable", r == -1 && errno == EOPNOTSUPP &&
 			uffd_wpu_last_error(NULL) != UFFD_WPU_REASON_NONE &&
@@ -297,7 +327,7 @@ static void t_api_common(int available)
 		close(fd);
 	}
 
-	fd = uffd_open();
+	fd = lib_uffd_open();
 	r = uffd_wpu_api(fd, 0, &f);
 	T_CHECK("api-plain", r == 0 && (f & UFFD_WPU_FEATURE_PAGEFAULT_FLAG_WP) &&
 		uffd_wpu_last_error(NULL) == UFFD_WPU_REASON_NONE,
@@ -410,7 +440,7 @@ static void t_disabled(void)
 		!p.enabled && strstr(p.message, "disabled"),
 		"support %u reason %u: %s", p.support, p.reason, p.message);
 
-	fd = uffd_open();
+	fd = lib_uffd_open();
 	r = uffd_wpu_api(fd, BIT13, &f);
 	uffd_wpu_last_error(&e);
 	fprintf(stderr, "lib_api: enabled=0: uffd_wpu_api: %s; %s\n",
@@ -500,7 +530,7 @@ static void nobody_device_denied(void)
 		p.reason == UFFD_WPU_REASON_DEVICE_DENIED && p.sys_errno == EACCES,
 		"support %u reason %u errno %d: %s", p.support, p.reason, p.sys_errno,
 		p.message);
-	fd = uffd_open();
+	fd = lib_uffd_open();
 	r = uffd_wpu_api(fd, BIT13, NULL);
 	uffd_wpu_last_error(&e);
 	T_CHECK("nonroot-device-denied-api", r == -1 && errno == EOPNOTSUPP &&
@@ -569,13 +599,13 @@ int main(void)
 	t_prog = "lib_api";
 	u_watchdog(240);
 	env = u_env_get();
-	r = uffd_open();
+	r = lib_uffd_open();
 	if (r < 0)
 		no_uffd = -r;
 	else
 		close(r);
-	is_module = env.kind == U_MODULE;
-	is_native = env.kind == U_NATIVE;
+	is_module = u_exists(UFFD_WPU_SYSFS);
+	is_native = !is_module && query_bit13();
 	if (is_module) {
 		u_read_file(SYS_ENABLED, saved_enabled, sizeof(saved_enabled));
 		u_read_file(SYS_TRANSPARENT, saved_transparent, sizeof(saved_transparent));
