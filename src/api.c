@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "uffd_wpu.h"
@@ -62,14 +63,18 @@ void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features)
 	}
 }
 
+/* Lockless: also called from ftrace callbacks. */
+bool wpu_ctx_protects_holes(struct wpu_uffd_ctx *ctx)
+{
+	return (READ_ONCE(ctx->features) & WPU_FEATURE_WP_UNPOPULATED) ||
+	       wpu_mm_opted_in(ctx->mm);
+}
+
 bool wpu_ctx_wants_holes(struct vm_area_struct *vma)
 {
 	struct wpu_uffd_ctx *ctx = wpu_compat_vma_ctx(vma);
 
-	if (!ctx)
-		return false;
-	return (READ_ONCE(ctx->features) & WPU_FEATURE_WP_UNPOPULATED) ||
-	       wpu_mm_opted_in(vma->vm_mm);
+	return ctx && wpu_ctx_protects_holes(ctx);
 }
 
 /*
@@ -151,6 +156,25 @@ static long wpu_api(struct file *file, unsigned long arg)
 	return 0;
 }
 
+/* UFFDIO_WRITEPROTECT of a context that protects holes: pass errors on. */
+static long wpu_writeprotect(struct file *file, unsigned long arg)
+{
+	struct wpu_uffd_ctx *ctx = file->private_data;
+	struct mm_struct *mm = ctx->mm;
+	struct wpu_protect_req req;
+	long ret, err;
+
+	if (!mmget_not_zero(mm))
+		return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+				     file, UFFDIO_WRITEPROTECT, arg);
+	wpu_protect_begin(mm, &req);
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+			    file, UFFDIO_WRITEPROTECT, arg);
+	err = wpu_protect_end(mm, &req);
+	mmput(mm);
+	return ret ?: err;
+}
+
 static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -159,6 +183,8 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 	wpu_enter();
 	if (cmd == UFFDIO_API) {
 		ret = wpu_api(file, arg);
+	} else if (cmd == UFFDIO_WRITEPROTECT) {
+		ret = wpu_writeprotect(file, arg);
 	} else {
 		if (cmd == UFFDIO_REGISTER)	/* zero-page backend */
 			wpu_before_register(file->private_data, arg);
@@ -180,6 +206,11 @@ static bool wpu_api_wants(struct pt_regs *regs)
 {
 	unsigned int cmd = regs_get_kernel_argument(regs, 1);
 
+	if (cmd == UFFDIO_WRITEPROTECT) {
+		struct file *file = (void *)regs_get_kernel_argument(regs, 0);
+
+		return wpu_ctx_protects_holes(file->private_data);
+	}
 	return cmd == UFFDIO_API ||
 	       (!wpu_markers() && cmd == UFFDIO_REGISTER) ||
 	       (WPU_RESET && cmd == UFFDIO_UNREGISTER);

@@ -37,6 +37,10 @@ char *wpu_require_traceable;
 module_param_named(require_traceable, wpu_require_traceable, charp, 0444);
 MODULE_PARM_DESC(require_traceable, "Testing: one more function that must be traceable, or the load fails");
 
+atomic_t wpu_fail_protect = ATOMIC_INIT(0);
+module_param_named(fail_protect, wpu_fail_protect.counter, int, 0600);
+MODULE_PARM_DESC(fail_protect, "Testing: make the next N hole-protect passes fail as if out of memory");
+
 enum wpu_backend wpu_backend;
 struct wpu_stats wpu_stats;
 

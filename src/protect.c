@@ -176,6 +176,8 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 		pmd_t *pmd, pmdval;
 
 		next = pmd_addr_end(addr, end);
+		if (atomic_dec_if_positive(&wpu_fail_protect) >= 0)
+			return -ENOMEM;		/* fault injection (tests) */
 		pmd = wpu_pmd_alloc(mm, addr);
 		if (!pmd || wpu_pte_alloc(mm, pmd))
 			return -ENOMEM;
@@ -363,10 +365,12 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 			 wpu_protect_holes(vma, start, end, &others);
 		wpu_count(protect_calls);
 		if (filled < 0) {
-			/* Protect what is populated; the holes left are unprotected. */
+			/*
+			 * As 6.4+: what was reached stays protected, and
+			 * UFFDIO_WRITEPROTECT fails with the error (api.c).
+			 */
 			wpu_count(protect_enomem);
-			pr_warn_ratelimited("out of memory protecting holes in %lx-%lx\n",
-					    start, end);
+			wpu_protect_report(vma->vm_mm, filled);
 			others = true;
 		} else {
 			atomic64_add(filled, &wpu_stats.holes_protected);

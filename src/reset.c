@@ -42,11 +42,6 @@ static void wpu_resolve_wp(struct vm_area_struct *vma, unsigned long start,
 	   MM_CP_UFFD_WP_RESOLVE);
 }
 
-static bool wpu_ctx_uses_module(struct wpu_uffd_ctx *ctx)
-{
-	return (READ_ONCE(ctx->features) & WPU_FEATURE_WP_UNPOPULATED) ||
-	       wpu_mm_opted_in(ctx->mm);
-}
 
 /*
  * Clear uffd-wp in [start, end) of every VMA of @ctx.  Holds mmap_lock for
@@ -80,7 +75,7 @@ void wpu_reset_unregister(struct file *file, unsigned long arg)
 	struct wpu_uffd_ctx *ctx = file->private_data;
 	struct uffdio_range range;
 
-	if (!wpu_ctx_uses_module(ctx) ||
+	if (!wpu_ctx_protects_holes(ctx) ||
 	    copy_from_user(&range, (void __user *)arg, sizeof(range)))
 		return;
 	/* Bad ranges are the original's to reject; just do nothing here. */
@@ -115,7 +110,7 @@ static bool wpu_release_wants(struct pt_regs *regs)
 {
 	struct file *file = (void *)regs_get_kernel_argument(regs, 1);
 
-	return wpu_ctx_uses_module(file->private_data);
+	return wpu_ctx_protects_holes(file->private_data);
 }
 
 /*
@@ -141,7 +136,7 @@ static bool wpu_mremap_wants(struct pt_regs *regs)
 	struct wpu_uffd_ctx *ctx = wpu_compat_vma_ctx(vma);
 
 	return ctx && !(READ_ONCE(ctx->features) & UFFD_FEATURE_EVENT_REMAP) &&
-	       wpu_ctx_uses_module(ctx);
+	       wpu_ctx_protects_holes(ctx);
 }
 
 struct wpu_hook wpu_reset_hooks[] = {

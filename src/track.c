@@ -31,6 +31,8 @@ struct wpu_mm {
 	struct mmu_notifier mn;
 	struct hlist_node node;
 	unsigned long flags;
+	spinlock_t req_lock;		/* protects reqs */
+	struct list_head reqs;		/* UFFDIO_WRITEPROTECT calls in flight */
 	struct rcu_head rcu;
 };
 
@@ -55,6 +57,8 @@ static struct mmu_notifier *wpu_mn_alloc(struct mm_struct *mm)
 
 	if (!rec)
 		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&rec->req_lock);
+	INIT_LIST_HEAD(&rec->reqs);
 	/* Dropped in wpu_mn_free(), after the mm is gone.  Fails on unload. */
 	if (!try_module_get(THIS_MODULE)) {
 		kfree(rec);
@@ -176,6 +180,62 @@ bool wpu_mm_opted_in(struct mm_struct *mm)
 	ret = rec && test_bit(WPU_MM_OPTED_IN, &rec->flags);
 	rcu_read_unlock();
 	return ret;
+}
+
+/*
+ * UFFDIO_WRITEPROTECT returns what change_protection() returned on 6.4+
+ * (-ENOMEM when a page table could not be allocated), but on older kernels
+ * nothing between the ioctl and change_protection() passes an error on.  The
+ * ioctl wrapper registers the call here; the protect pass, running in the
+ * same task, reports into it.  The caller holds an mm_users reference.
+ */
+void wpu_protect_begin(struct mm_struct *mm, struct wpu_protect_req *req)
+{
+	struct wpu_mm *rec;
+
+	req->task = current;
+	req->err = 0;
+	INIT_LIST_HEAD(&req->node);
+	rcu_read_lock();
+	rec = wpu_mm_find(mm);
+	if (rec) {
+		spin_lock(&rec->req_lock);
+		list_add(&req->node, &rec->reqs);
+		spin_unlock(&rec->req_lock);
+	}
+	rcu_read_unlock();
+}
+
+int wpu_protect_end(struct mm_struct *mm, struct wpu_protect_req *req)
+{
+	struct wpu_mm *rec;
+
+	rcu_read_lock();
+	rec = wpu_mm_find(mm);
+	if (rec) {
+		spin_lock(&rec->req_lock);
+		list_del_init(&req->node);
+		spin_unlock(&rec->req_lock);
+	}
+	rcu_read_unlock();
+	return req->err;
+}
+
+void wpu_protect_report(struct mm_struct *mm, int err)
+{
+	struct wpu_protect_req *req;
+	struct wpu_mm *rec;
+
+	rcu_read_lock();
+	rec = wpu_mm_find(mm);
+	if (rec) {
+		spin_lock(&rec->req_lock);
+		list_for_each_entry(req, &rec->reqs, node)
+			if (req->task == current && !req->err)
+				req->err = err;
+		spin_unlock(&rec->req_lock);
+	}
+	rcu_read_unlock();
 }
 
 /* Called from ftrace callbacks too: lockless, no sleeping. */

@@ -17,6 +17,7 @@
 #define UFFD_WPU_H
 
 #include <linux/atomic.h>
+#include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/types.h>
 #include <uapi/linux/userfaultfd.h>
@@ -37,6 +38,7 @@ extern bool wpu_transparent;
 extern enum wpu_backend wpu_backend;
 extern char *wpu_require_symbol;
 extern char *wpu_require_traceable;
+extern atomic_t wpu_fail_protect;
 
 /* Constant false where markers do not exist, so their code drops out. */
 static inline bool wpu_markers(void)
@@ -138,12 +140,23 @@ bool wpu_mm_opted_in(struct mm_struct *mm);
 bool wpu_mm_tracked(struct mm_struct *mm);
 u64 wpu_tracked_mms(void);
 
+struct wpu_protect_req {
+	struct list_head node;
+	struct task_struct *task;
+	int err;
+};
+
+void wpu_protect_begin(struct mm_struct *mm, struct wpu_protect_req *req);
+int wpu_protect_end(struct mm_struct *mm, struct wpu_protect_req *req);
+void wpu_protect_report(struct mm_struct *mm, int err);
+
 /* api.c */
 struct wpu_uffd_ctx;
 extern const struct wpu_sym wpu_api_syms[];
 extern const unsigned int wpu_api_nr_syms;
 int wpu_api_check_layout(void);
 bool wpu_ctx_wants_holes(struct vm_area_struct *vma);
+bool wpu_ctx_protects_holes(struct wpu_uffd_ctx *ctx);
 void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 
 /* protect.c */

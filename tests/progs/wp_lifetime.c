@@ -191,6 +191,45 @@ static void check_pin(const char *name, int (*fn)(void))
 		t_fail("reload", "insmod /uffd_wpu.ko failed");
 }
 
+/*
+ * A page-table allocation failure while protecting holes must fail
+ * UFFDIO_WRITEPROTECT with ENOMEM, as 6.4+ does, never report success.
+ * The module's fail_protect knob (root) injects the failure.
+ */
+static void check_enomem(void)
+{
+	const char *knob = "/sys/module/uffd_wpu/parameters/fail_protect";
+	struct uffdio_api api = { .api = UFFD_API, .features = FEAT_WPU };
+	long len = 4L << 20;
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC), r, e;
+	FILE *f;
+	char *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || p == MAP_FAILED || ioctl(fd, UFFDIO_API, &api)) {
+		t_fail("protect-enomem", "setup: %s", strerror(errno));
+		return;
+	}
+	reg.range.start = wp.range.start = (uintptr_t)p;
+	reg.range.len = wp.range.len = len;
+	f = fopen(knob, "w");
+	if (!f || fprintf(f, "1\n") < 0 || fclose(f)) {
+		t_fail("protect-enomem", "cannot write %s", knob);
+		return;
+	}
+	r = ioctl(fd, UFFDIO_REGISTER, &reg) ? -1 : ioctl(fd, UFFDIO_WRITEPROTECT, &wp);
+	e = errno;
+	T_CHECK("protect-enomem", r == -1 && e == ENOMEM,
+		"UFFDIO_WRITEPROTECT returned %d (%s), want -1 ENOMEM", r, strerror(e));
+	/* The knob is used up: the same call now succeeds. */
+	r = ioctl(fd, UFFDIO_WRITEPROTECT, &wp);
+	T_CHECK("protect-after-enomem", r == 0, "retry failed: %s", strerror(errno));
+	close(fd);
+	munmap(p, len);
+}
+
 int main(void)
 {
 	t_prog = "wp_lifetime";
@@ -210,6 +249,12 @@ int main(void)
 		return t_exit();
 	}
 	t_pass("idle-unload");
+	/* In a child: an mm that negotiated bit 13 pins the module until exit. */
+	if (fork() == 0) {
+		check_enomem();
+		_exit(t_exit());
+	}
+	wait(NULL);
 	check_pin("pinned-by-context", hold_ctx);
 	check_pin("pinned-by-optin", hold_optin);
 	check_pin("pinned-by-fork-child", hold_fork_child);
