@@ -37,3 +37,6 @@ clean:
 	find src \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name '.*.d' \) -delete
 	rm -rf src/Module.symvers src/modules.order src/.tmp_versions
+
+# Packages: make dist | deb | rpm | check-packaging (packaging.mk)
+include packaging.mk
