@@ -38,5 +38,7 @@ clean:
 		-o -name '.*.cmd' -o -name '.*.d' \) -delete
 	rm -rf src/Module.symvers src/modules.order src/.tmp_versions
 
+# Userspace: libuffd-wpu, its LD_PRELOAD shim, the uffd-wpu CLI (make lib tools)
+include lib/lib.mk
 # Packages: make dist | deb | rpm | check-packaging (packaging.mk)
 include packaging.mk
