@@ -287,7 +287,7 @@ if [ $VM = 1 ] && installed uffd-wpu-dkms; then
 	t0=$(now)
 	UFFD_WPU_NO_SETUP=1 UFFD_WPU_OUT=$OUT/vm UFFD_WPU_UPSTREAM=0 \
 		"$TESTS_DIR/run" --module-from '/lib/modules/%v/updates/dkms/uffd_wpu.ko' \
-		"${args[@]}" 2>&1 | tee "$OUT/vm.log" | grep -E '^==|FAIL|modprobe/'
+		"${args[@]}" 2>&1 | tee "$OUT/vm.log" | grep --line-buffered -E '^==|FAIL|modprobe/|module-from/'
 	TIMES+=("VM (tests/run ${args[*]}): $(secs $(($(now) - t0)))")
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/vm.log" | tail -n 1)
 	if [ -z "$line" ]; then
@@ -296,7 +296,8 @@ if [ $VM = 1 ] && installed uffd-wpu-dkms; then
 	else
 		read -r p _ f _ s _ <<<"${line//,/}"
 		NPASS=$((NPASS + p)) NFAIL=$((NFAIL + f)) NSKIP=$((NSKIP + ${s:-0}))
-		while IFS= read -r l; do FAILS+=("$l"); done < <(grep -E '^\[[^]]+\] FAIL' "$OUT/vm.log")
+		while IFS= read -r l; do FAILS+=("$l"); done < \
+			<(awk '/^== failures:/ { exit } /^\[[^]]+\] FAIL/' "$OUT/vm.log")
 		for k in "${LOAD_KERNELS[@]}"; do
 			grep -q "^\[$k\] PASS modprobe/load" "$OUT/vm.log" ||
 				result "FAIL vm/$k-modprobe: no modprobe/load PASS from the guest"
