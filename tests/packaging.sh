@@ -8,8 +8,9 @@
 #   2. make deb; lintian must report no error
 #   3. apt-get install ./uffd-wpu-dkms ./libuffd-wpu1 ./libuffd-wpu-dev
 #      ./uffd-wpu-tools: the dkms postinst must not fail (the running
-#      kernel has no headers here); the library, header, pkg-config file
-#      and CLI work
+#      kernel has no headers here, and a kernel in range without headers
+#      is added for the time of the install: an empty /lib/modules/<fake>);
+#      the library, header, pkg-config file and CLI work
 #   4. per load-mode kernel of tests/kernels.conf (5.10, 6.1): dkms remove
 #      + dkms install uffd-wpu/VERSION -k ABI (timed); updates/dkms/
 #      uffd_wpu.ko[.xz|.zst|.gz] exists, its vermagic is the kernel's own
@@ -171,6 +172,9 @@ fi
 
 # ---- 3. install
 snapshot >"$OUT/files-before.txt"
+NOHDRS=/lib/modules/6.2.0-0-uffd-wpu-test-noheaders
+trap 'rmdir "$NOHDRS" 2>/dev/null' EXIT
+mkdir -p "$NOHDRS"
 if [ ${#debs[@]} -gt 0 ]; then
 	echo "== apt-get install ${debs[*]##*/}"
 	if timed "apt-get install (postinst: dkms builds)" "$OUT/install.log" \
@@ -184,7 +188,16 @@ if [ ${#debs[@]} -gt 0 ]; then
 		grep -E 'Building|chroot|Skipped|skipped|Installing to' | sed 's/^/    postinst: /'
 	dkms status uffd-wpu >"$OUT/dkms-status-postinst.txt" 2>&1
 	sed 's/^/    dkms status: /' "$OUT/dkms-status-postinst.txt"
+	# common.postinst tries every kernel under /lib/modules only when the
+	# running one has no /lib/modules dir (as here); else just that one.
+	if [ -d "/lib/modules/$(uname -r)" ]; then
+		result "SKIP install/no-headers: the running kernel has /lib/modules/$(uname -r)"
+	else
+		check install/no-headers "postinst did not skip ${NOHDRS##*/} (no headers)" \
+			grep -q "Module build for kernel ${NOHDRS##*/} was skipped" "$OUT/install.log"
+	fi
 fi
+rmdir "$NOHDRS"
 
 if installed uffd-wpu-dkms; then
 	check dkms/source "no /usr/src/uffd-wpu-$VERSION/{dkms.conf,src/Kbuild,include/uapi/linux/uffd-wpu.h}" \
