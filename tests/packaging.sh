@@ -219,6 +219,7 @@ if installed libuffd-wpu-dev; then
 #include <linux/uffd-wpu.h>
 int main(void) { puts(uffd_wpu_library_version()); return 0; }
 EOF
+	# shellcheck disable=SC2046 # pkg-config prints several words
 	if gcc -o "$OUT/pc" "$OUT/pc.c" $(pkg-config --cflags --libs uffd-wpu) >"$OUT/pc.log" 2>&1 &&
 	   "$OUT/pc" >>"$OUT/pc.log" 2>&1; then
 		check dev/pkg-config "program built with pkg-config printed '$(tail -n 1 "$OUT/pc.log")'" \
