@@ -1,0 +1,295 @@
+# Upstream's own userfaultfd selftests (linux-source-6.12, built by
+# tests/upstream/build.sh, packed at /tests/upstream/ by tests/run):
+#   uffd-unit-tests -f NAME    every anon-relevant unit test -> unit-NAME
+#   uffd-stress anon MiB N     -> stress-anon
+#   pagemap_ioctl              -> pagemap_ioctl (SKIP without PAGEMAP_SCAN)
+# On 5.10 the -nouser builds are used (5.10 rejects UFFD_USER_MODE_ONLY).
+# In load mode the module is loaded for these tests (/init loads it only
+# after the shell tests) and unloaded again afterwards.
+# Environment: UPSTREAM_STRESS="MiB BOUNCES" (default "64 32"),
+# UPSTREAM_TIMEOUT (seconds per upstream process, default 150).
+T_PROG=upstream
+. /tests/guest/lib.sh
+
+U=/tests/upstream
+TMO=${UPSTREAM_TIMEOUT:-150}
+STRESS_ARGS=${UPSTREAM_STRESS:-64 32}
+SYS=/sys/kernel/uffd_wpu
+W=/tmp/upstream
+rm -rf "$W"
+mkdir -p "$W"
+
+if [ ! -x "$U/uffd-unit-tests" ]; then
+	skip all "no $U in the initramfs (UFFD_WPU_UPSTREAM=0, or tests/upstream/build.sh failed: see the host log)"
+	t_exit
+fi
+sfx=
+[ "$WPU_KERNEL" = 5.10 ] && sfx=-nouser
+UNIT=$U/uffd-unit-tests$sfx
+STRESS=$U/uffd-stress$sfx
+echo "upstream: selftests of linux-source-6.12 $(cat $U/VERSION 2>/dev/null), ${UNIT##*/}, ${STRESS##*/}"
+
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+T0=$(now_ms)
+
+# ---- the module ---------------------------------------------------------
+loaded_here=0
+if [ "$WPU_MODE" = load ]; then
+	if grep -q '^uffd_wpu ' /proc/modules; then
+		:
+	elif [ ! -f /uffd_wpu.ko ]; then
+		skip all "no /uffd_wpu.ko (module build failed): not running upstream tests against stock $WPU_KERNEL"
+		t_exit
+	elif out=$(insmod /uffd_wpu.ko 2>&1); then
+		loaded_here=1
+	else
+		fail insmod "insmod /uffd_wpu.ko failed: $out"
+		t_exit
+	fi
+	echo "upstream: uffd_wpu $(cat $SYS/version) loaded, backend $(cat $SYS/backend), enabled $(cat $SYS/enabled), transparent $(cat $SYS/transparent)"
+fi
+stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$2" 2>/dev/null; }
+
+# run_limited OUT CMD...: CMD with a time limit, output to OUT, status in $rc
+run_limited() {
+	_o=$1
+	shift
+	timeout "$TMO" "$@" </dev/null >"$_o" 2>&1
+	rc=$?
+}
+why_rc() {
+	case $1 in
+	143) echo "killed after ${TMO}s (UPSTREAM_TIMEOUT)" ;;
+	0) echo "exit status 0" ;;
+	*) if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128))"; else echo "exit status $1"; fi ;;
+	esac
+}
+# Show upstream's output in the console, marked.
+show() { sed 's/^/  | /' "$1"; }
+
+# ---- uffd-unit-tests ------------------------------------------------------
+# Selection (6.12 uffd-unit-tests.c main()): `-f NAME` runs every test whose
+# name CONTAINS NAME (strstr), each on every memory type of its mem_targets;
+# no filter would also run the UFFDIO_API preamble and every test in one
+# process.  Per test and memory type it prints "Testing NAME on MEM... "
+# then "done", "skipped [reason: R]" or "failed [reason: R]"; err() prints
+# "ERROR: ..." to stderr and exits the whole process.
+#
+# `-f NAME` also runs the tests whose names extend NAME (wp-fork ->
+# wp-fork-with-event, wp-fork-pin, ...), which come after it in the table;
+# their results are taken from that run rather than running them twice.  If
+# a process dies in a test, that test fails and every test it had not
+# reached yet gets its own run: one failure never hides another result.
+
+# parse OUT: one line "NAME MEM STATUS REASON" per "Testing" in OUT; STATUS
+# is done|skipped|failed|aborted (the process ended inside that test).
+parse() {
+	awk '
+	{ buf = buf $0 "\n" }
+	function reason(s, key,   p, r, q) {
+		p = index(s, key)
+		r = substr(s, p + length(key))
+		q = index(r, "]")
+		return q ? substr(r, 1, q - 1) : r
+	}
+	END {
+		while ((p = index(buf, "Testing ")) > 0) {
+			buf = substr(buf, p + 8)
+			q = index(buf, "... ")
+			if (!q)
+				break
+			split(substr(buf, 1, q - 1), h, " on ")
+			buf = substr(buf, q + 4)
+			n = index(buf, "Testing ")
+			if (!n)
+				n = index(buf, "Userfaults unit tests:")
+			body = n ? substr(buf, 1, n - 1) : buf
+			if (index(body, "failed [reason: "))
+				st = "failed " reason(body, "failed [reason: ")
+			else if (index(body, "skipped [reason: "))
+				st = "skipped " reason(body, "skipped [reason: ")
+			else if (body ~ /(^|\n)done\n/ || body ~ /^done/)
+				st = "done"
+			else {
+				e = body
+				if ((k = index(e, "ERROR: ")) > 0)
+					e = substr(e, k)
+				gsub(/\n/, " ", e)
+				sub(/ +$/, "", e)
+				st = "aborted " e
+			}
+			print h[1], h[2], st
+		}
+	}' "$1"
+}
+
+# Verified cause of wp-unpopulated's failure on the zero-page backend: the
+# protected hole reads as present (bit 63: the zero page) but 5.10's pagemap
+# has no uffd-wp bit 57, so upstream's first pagemap_check_wp(value, true)
+# fails.  The later checks only test for a CLEAR bit 57 and cannot fail on
+# 5.10, so this is the only assertion that can.  REASON: "ERROR: pagemap
+# uffd-wp bit error: 0xVALUE (errno=..., @uffd-unit-tests.c:LINE)".
+zeropage_no_bit57() {
+	case $1 in "ERROR: pagemap uffd-wp bit error: 0x"*) ;; *) return 1 ;; esac
+	_v=${1#ERROR: pagemap uffd-wp bit error: 0x}
+	_v=${_v%% *}
+	while [ ${#_v} -lt 16 ]; do _v=0$_v; done
+	_d1=$(echo "$_v" | cut -c1)
+	_d2=$(echo "$_v" | cut -c2)
+	[ $((0x$_d1 & 8)) -ne 0 ] && [ $((0x$_d2 & 2)) -eq 0 ]
+}
+
+unit_report() {	# NAME: one result line from $W/res (lines "NAME MEM STATUS ...")
+	_n=$1
+	awk -v n="$_n" '$1 == n' "$W/res" >"$W/one"
+	if [ ! -s "$W/one" ]; then
+		fail "unit-$_n" "no result (not run?)"
+		return
+	fi
+	_pass=$(awk '$3 == "done" { printf "%s%s", s, $2; s = ", " }' "$W/one")
+	# "REASON (mem, mem); REASON (mem)"
+	_skip=$(awk '$3 == "skipped" { r = $0; sub(/^[^ ]+ [^ ]+ skipped /, "", r)
+		if (!(r in m)) { o[++k] = r; m[r] = $2 } else m[r] = m[r] ", " $2 }
+		END { for (i = 1; i <= k; i++) printf "%s%s (%s)", (i > 1 ? "; " : ""), o[i], m[o[i]] }' "$W/one")
+	_bad=$(awk '$3 == "failed" || $3 == "aborted" { r = $0; sub(/^[^ ]+ [^ ]+ /, "", r)
+		printf "%s%s: %s", s, $2, r; s = "; " }' "$W/one")
+	echo "upstream: unit-$_n: passed on [${_pass:-none}]${_skip:+, skipped: $_skip}"
+	if [ -n "$_bad" ]; then
+		_r=$(awk '$3 == "aborted" { r = $0; sub(/^[^ ]+ [^ ]+ aborted /, "", r); print r; exit }' "$W/one")
+		if [ "$WPU_KERNEL" = 5.10 ] && [ "$_n" = wp-unpopulated ] &&
+		   [ "$(cat $SYS/backend 2>/dev/null)" = zeropage ] &&
+		   [ "$(wc -l <"$W/one")" = 1 ] && zeropage_no_bit57 "$_r"; then
+			skip "unit-$_n" "documented 5.10 zero-page backend difference: the protected hole reads as present (zero page, bit 63 set) and 5.10's pagemap has no uffd-wp bit 57 (README, Known differences); upstream stops at its first pagemap assertion: $_r"
+		else
+			fail "unit-$_n" "$_bad"
+		fi
+	elif [ -n "$_pass" ]; then
+		pass "unit-$_n"
+	else
+		skip "unit-$_n" "upstream skipped it: $_skip"
+	fi
+}
+
+U0=$(now_ms)
+if ! "$UNIT" -l >"$W/list" 2>&1; then
+	fail unit-list "${UNIT##*/} -l failed: $(head -n 3 "$W/list")"
+	NAMES=
+else
+	NAMES=$(cat "$W/list")
+fi
+TESTS=
+EXCL=
+for n in $NAMES; do
+	case $n in
+	minor*) EXCL="$EXCL $n" ;;
+	*) TESTS="$TESTS $n" ;;
+	esac
+done
+[ -n "$EXCL" ] && echo "upstream: excluded unit tests:$EXCL: MINOR mode is shmem/hugetlb only (not anon), and minor-wp uses WP_UNPOPULATED as its 'minor+wp supported' probe: on 6.1 with the module it runs, UFFDIO_CONTINUE(MODE_WP) (6.5+) fails and err() aborts the process (kernel-map §6, §9)"
+: >"$W/res"
+runs=0
+for n in $TESTS; do
+	grep -q "^$n " "$W/res" && continue
+	echo "upstream: running ${UNIT##*/} -f $n"
+	R0=$(now_ms)
+	run_limited "$W/out" "$UNIT" -f "$n"
+	runs=$((runs + 1))
+	show "$W/out"
+	echo "upstream: ${UNIT##*/} -f $n: $(why_rc $rc), $((($(now_ms) - R0) / 1000)) s"
+	parse "$W/out" >"$W/parsed"
+	if ! grep -q '^Userfaults unit tests: pass=' "$W/out"; then
+		# The process ended inside its last test (or before any).
+		last=$(tail -n 1 "$W/parsed" | awk '{ print $1 }')
+		if [ -z "$last" ]; then
+			echo "$n - aborted $(why_rc $rc) before any test: $(tail -n 2 "$W/out" | tr '\n' ' ')" >>"$W/parsed"
+		elif tail -n 1 "$W/parsed" | grep -q '^[^ ]* [^ ]* aborted'; then
+			sed -i "\$s/\$/ ($(why_rc $rc))/" "$W/parsed"
+		else
+			# It printed its result, then died (e.g. in teardown).
+			echo "$last - aborted $(why_rc $rc) after its last result" >>"$W/parsed"
+		fi
+	elif [ $rc -ne 0 ] && ! grep -q ' failed \| aborted ' "$W/parsed"; then
+		echo "$n - aborted $(why_rc $rc) with no failed test" >>"$W/parsed"
+	fi
+	cat "$W/parsed" >>"$W/res"
+done
+set -- $TESTS
+echo "upstream: ${UNIT##*/}: $runs processes for $# tests in $((($(now_ms) - U0) / 1000)) s"
+for n in $TESTS; do
+	unit_report "$n"
+done
+
+# ---- uffd-stress anon -----------------------------------------------------
+# uffd-stress.c userfaultfd_stress(): when the kernel advertises
+# UFFD_FEATURE_WP_UNPOPULATED and the type is anon, the context is opened
+# with it; every bounce registers MISSING|WP, the background threads
+# UFFDIO_COPY the first half, write-protect the whole per-CPU range (the
+# second half is still holes) and UFFDIO_COPY(MODE_WP) the rest, while the
+# locking threads take MISSING and WP faults.  Every 16 bounces cover every
+# mode combination (rnd/racing/ver/poll).
+S0=$(now_ms)
+cat $SYS/stats >"$W/stats0" 2>/dev/null
+echo "upstream: running ${STRESS##*/} anon $STRESS_ARGS"
+# shellcheck disable=SC2086
+run_limited "$W/stress" "$STRESS" anon $STRESS_ARGS
+cat $SYS/stats >"$W/stats1" 2>/dev/null
+show "$W/stress"
+done_b=$(grep -c '^bounces: ' "$W/stress")
+info="$done_b bounces in $((($(now_ms) - S0) / 1000)) s"
+if [ -s "$W/stats0" ]; then
+	d() {
+		_a=$(stat_of "$1" "$W/stats0")
+		_b=$(stat_of "$1" "$W/stats1")
+		echo $((${_b:-0} - ${_a:-0}))
+	}
+	info="$info; module: api_granted +$(d api_granted), holes_protected +$(d holes_protected), fault_missing +$(d fault_missing), fault_read +$(d fault_read)"
+fi
+echo "upstream: stress-anon: $info"
+if [ $rc -ne 0 ]; then
+	fail stress-anon "$(why_rc $rc) after $done_b bounces: $(grep -m1 'ERROR' "$W/stress" || tail -n 1 "$W/stress")"
+elif [ -s "$W/stats0" ] && [ "$(d api_granted)" -lt 1 ]; then
+	fail stress-anon "passed, but WP_UNPOPULATED was not granted by the module (api_granted +0)"
+elif [ -s "$W/stats0" ] && [ "$(cat $SYS/backend)" = marker ] && [ "$(d holes_protected)" -lt 1 ]; then
+	fail stress-anon "passed, but no hole was protected (holes_protected +0): WP_UNPOPULATED not exercised"
+else
+	pass stress-anon
+fi
+
+# ---- pagemap_ioctl --------------------------------------------------------
+# pagemap_ioctl.c main(): if init_uffd() cannot get WP_UNPOPULATED|WP_ASYNC|
+# WP_HUGETLBFS_SHMEM it calls ksft_exit_pass() before its plan: it "passes"
+# without testing anything on kernels without PAGEMAP_SCAN.
+P0=$(now_ms)
+echo "upstream: running pagemap_ioctl"
+run_limited "$W/pm" "$U/pagemap_ioctl"
+totals=$(grep -m1 '^# Totals: ' "$W/pm")
+grep -v '^ok ' "$W/pm" | sed 's/^/  | /'
+echo "upstream: pagemap_ioctl: $(grep -c '^ok ' "$W/pm") ok lines, $totals ($(why_rc $rc), $((($(now_ms) - P0) / 1000)) s)"
+if [ $rc -eq 0 ] && ! grep -q '^1\.\.[0-9]' "$W/pm"; then
+	skip pagemap_ioctl "no PAGEMAP_SCAN/WP_ASYNC on this kernel: init_uffd() failed and pagemap_ioctl exited 'pass' without testing (kernel-map §6)"
+else
+	# shellcheck disable=SC2046
+	set -- $(echo "$totals" | sed 's/^# Totals: //; s/[a-z]*://g')
+	if [ $# -lt 6 ]; then
+		fail pagemap_ioctl "$(why_rc $rc), no '# Totals' line: $(tail -n 1 "$W/pm")"
+	elif [ $rc -ne 0 ] || [ "$2" != 0 ] || [ "$6" != 0 ]; then
+		fail pagemap_ioctl "$(why_rc $rc); pass:$1 fail:$2 skip:$5 error:$6; $(grep -m3 '^not ok' "$W/pm" | tr '\n' ' ')"
+	else
+		pass pagemap_ioctl
+	fi
+fi
+
+# ---- leave the module as we found it ----------------------------------
+if [ $loaded_here = 1 ]; then
+	i=0
+	until rmmod uffd_wpu 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -ge 10 ]; then
+			echo "upstream: note: rmmod uffd_wpu still fails after 5 s (left loaded): $(rmmod uffd_wpu 2>&1)"
+			break
+		fi
+		sleep 0.5
+	done
+fi
+echo "upstream: guest time $((($(now_ms) - T0) / 1000)) s"
+t_exit
