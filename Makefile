@@ -7,6 +7,8 @@
 #   make demo                        boot Debian 6.1 in QEMU: the gap, the module, the gap closed
 #   make check                       VM tests on every kernel of tests/kernels.conf
 #   make check ARGS="--kernel 6.1"   ... with tests/run options (see tests/run -h)
+#   make bench                       benchmarks in QEMU, every kernel (docs/benchmarks.md)
+#   make bench-quick                 ... 64 MiB, THP never: a smoke test for CI
 #   make clean
 
 KVER ?= $(shell uname -r)
@@ -15,7 +17,7 @@ KDIR ?= $(shell tests/kbuild-dir $(KERNEL))
 endif
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all module demo check clean
+.PHONY: all module demo check bench bench-quick clean
 
 all: module
 
@@ -31,6 +33,12 @@ demo:
 
 check:
 	tests/run $(ARGS)
+
+bench:
+	tests/bench/run $(ARGS)
+
+bench-quick:
+	tests/bench/run --quick $(ARGS)
 
 clean:
 	rm -rf tests/out
