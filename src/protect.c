@@ -112,12 +112,13 @@ static bool wpu_is_unread_hole(pte_t pte)
 }
 
 /*
- * Fill the none ptes of one page table.  Returns the number filled; sets
- * *others when anything else (present, swap, marker) was seen.
+ * Fill the none ptes of one page table with @hole.  Returns the number
+ * filled; sets *others when anything else (present, swap, marker) was seen.
  * Called with mmap_lock held; takes the page-table lock.
  */
 static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
-			   unsigned long addr, unsigned long end, bool *others)
+			   unsigned long addr, unsigned long end, pte_t hole,
+			   bool *others)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pte_t *start_pte, *pte;
@@ -134,7 +135,7 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
 			*others = true;
 			continue;
 		}
-		set_pte_at(mm, addr, pte, wpu_hole_pte(vma, addr));
+		set_pte_at(mm, addr, pte, hole);
 		filled++;
 	}
 	pte_unmap_unlock(start_pte, ptl);
@@ -168,6 +169,8 @@ static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 			      unsigned long end, bool *others)
 {
+	/* One zero page on x86 and one vm_page_prot: the same entry throughout. */
+	pte_t hole = wpu_hole_pte(vma, addr);
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long next;
 	long filled = 0;
@@ -191,7 +194,7 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 			*others = true;
 			continue;
 		}
-		filled += wpu_fill_table(vma, pmd, addr, next, others);
+		filled += wpu_fill_table(vma, pmd, addr, next, hole, others);
 		cond_resched();
 	}
 	return filled;
@@ -343,8 +346,12 @@ static int wpu_prepare_vma(struct vm_area_struct *vma)
 	 * Zero-page holes are present ptes, and before 5.19 fork copies the
 	 * page tables of an anonymous VMA only when it has an anon_vma: without
 	 * one an EVENT_FORK child would lose the protection of every hole.
+	 * Without EVENT_FORK the child must get plain holes (as 6.4+ drops
+	 * markers), which is also what skipping the copy gives, cheaply.
 	 */
-	if (wpu_markers() || vma->anon_vma)
+	if (wpu_markers() || vma->anon_vma ||
+	    !(READ_ONCE(wpu_compat_vma_ctx(vma)->features) &
+	      UFFD_FEATURE_EVENT_FORK))
 		return 0;
 	return prepare(vma) ? -ENOMEM : 0;
 }
