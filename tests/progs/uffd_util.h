@@ -459,6 +459,22 @@ static inline struct u_env u_env_get(void)
 #define NO_HOLES_REASON "kernel has no WP_UNPOPULATED (stock, module not loaded)"
 #define NO_PM_REASON "5.10 pagemap has no PM_UFFD_WP"
 
+/* A check that bit 57 of @addr's pagemap entry is @want_wp. */
+static inline void u_pm_check(const struct u_env *e, const char *name,
+			      const void *addr, int want_wp)
+{
+	uint64_t ent;
+
+	if (!e->pm_uffd_wp) {
+		t_skip(name, NO_PM_REASON);
+		return;
+	}
+	ent = pagemap(addr);
+	T_CHECK(name, ent != ~0ULL && !!(ent & PM_UFFD_WP) == want_wp,
+		"pagemap %#llx, want PM_UFFD_WP %s", (unsigned long long)ent,
+		want_wp ? "set" : "clear");
+}
+
 /* ---- watchdog ----------------------------------------------------------- */
 
 /* Name of the check running now: the watchdog names it in its FAIL line. */

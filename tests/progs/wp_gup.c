@@ -35,19 +35,8 @@ static char *page(int i)
 	return area + (size_t)i * PAGE;
 }
 
-static void pm_check(const char *name, const void *addr, int want_wp)
-{
-	uint64_t e;
-
-	if (!env.pm_uffd_wp) {
-		t_skip(name, NO_PM_REASON);
-		return;
-	}
-	e = pagemap(addr);
-	T_CHECK(name, e != ~0ULL && !!(e & PM_UFFD_WP) == want_wp,
-		"pagemap %#llx, want PM_UFFD_WP %s", (unsigned long long)e,
-		want_wp ? "set" : "clear");
-}
+/* One check: pagemap bit 57 of @addr is @want_wp (SKIP without bit 57). */
+#define pm_check(name, addr, want_wp) u_pm_check(&env, name, addr, want_wp)
 
 static void pm_check_range(const char *name, const char *p, int n, int want_wp)
 {
