@@ -71,6 +71,7 @@ struct opts {
 	int plain;
 	int chaos;
 	int no_swap;
+	int api_retry;
 	int test;
 	int verbose;
 	unsigned long seed;
@@ -697,7 +698,7 @@ static int run(char *why, size_t len, int *api_err)
 	uint64_t s = O.seed ^ 0xA5A5A5A5ULL;
 	long prev_wrong = 0;
 	size_t z;
-	int round, r;
+	int round, r, tries;
 	long w;
 
 	memset(&R, 0, sizeof(R));
@@ -719,6 +720,11 @@ static int run(char *why, size_t len, int *api_err)
 		return 2;
 	}
 	r = uffd_api(uffd, features, &got);
+	/* a context whose UFFDIO_API failed may try again */
+	for (tries = 0; r == -EINVAL && tries < O.api_retry; tries++) {
+		u_sleep_ms(20);
+		r = uffd_api(uffd, features, &got);
+	}
 	if (r) {
 		*api_err = r;
 		snprintf(why, len, "UFFDIO_API(%s): %s", O.plain ? "plain WP" :
@@ -923,7 +929,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: wpu-snapshot [--size SIZE] [--writers N] [--rounds N] [--plain]\n"
-		"                    [--chaos] [--no-swap] [--seed N] [--test] [-v] [--probe]\n"
+		"                    [--chaos] [--no-swap] [--api-retry N] [--seed N]\n"
+		"                    [--test] [-v] [--probe]\n"
 		"  --size SIZE   region size, MiB unless K/M/G follows (default 64)\n"
 		"  --writers N   writer threads (default 3)\n"
 		"  --rounds N    snapshots taken (default 3)\n"
@@ -932,6 +939,8 @@ static void usage(FILE *f)
 		"                dontneed/mremap between them\n"
 		"  --no-swap     no MADV_PAGEOUT (the swapped zone stays populated)\n"
 		"  --probe       only say (exit 0 / 3) whether WP_UNPOPULATED is offered\n"
+		"  --api-retry N retry a refused UFFDIO_API N times, 20 ms apart (the\n"
+		"                module's enabled/transparent may be off for a moment)\n"
 		"  --seed N      random seed (default: time)\n"
 		"  --test        test protocol (@@ PASS|FAIL|SKIP lines, t.h)\n"
 		"  -v            every wrong page, every round\n");
@@ -945,6 +954,7 @@ int wpu_snapshot_main(int argc, char **argv)
 		{ "rounds", 1, NULL, 'r' }, { "plain", 0, NULL, 'p' },
 		{ "chaos", 0, NULL, 'c' }, { "seed", 1, NULL, 'S' },
 		{ "no-swap", 0, NULL, 'n' }, { "probe", 0, NULL, 'P' },
+		{ "api-retry", 1, NULL, 'A' },
 		{ "test", 0, NULL, 't' }, { "verbose", 0, NULL, 'v' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -957,7 +967,7 @@ int wpu_snapshot_main(int argc, char **argv)
 	O.size = 64UL << 20;
 	O.writers = 3;
 	O.rounds = 3;
-	while ((c = getopt_long(argc, argv, "s:w:r:pcnS:tvhP", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:w:r:pcnS:tvhPA:", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': O.size = parse_size(optarg); break;
 		case 'w': O.writers = atoi(optarg); break;
@@ -965,6 +975,7 @@ int wpu_snapshot_main(int argc, char **argv)
 		case 'p': O.plain = 1; break;
 		case 'c': O.chaos = 1; break;
 		case 'n': O.no_swap = 1; break;
+		case 'A': O.api_retry = atoi(optarg); break;
 		case 'S': O.seed = strtoul(optarg, NULL, 0); seeded = 1; break;
 		case 't': O.test = 1; break;
 		case 'v': O.verbose = 1; break;
