@@ -16,11 +16,14 @@
  * (holes with WP_UNPOPULATED where offered) must come out of it all with
  * the same contents and the same pagemap entries.
  *
- *   fuzz_ioctl [--seed N] [--iters N]      (or FUZZ_SEED=N in the environment,
- *                                          e.g. on the guest kernel command line)
- * The seed is printed first; the iteration counts are fixed (--iters
- * scales them).  Runs on every kernel: without /dev/uffd-wpu (native 6.12,
- * stock) the device parts are SKIPped.
+ *   fuzz_ioctl [--seed N] [--iters N]      (or FUZZ_SEED=N, FUZZ_ITERS=N in the
+ *                                          environment, e.g. on the guest
+ *                                          kernel command line)
+ * The seed is printed first; the iteration counts are fixed and --iters
+ * scales them (default 1; 20 when WPU_STRESS=long is in the environment,
+ * the long torture of tests/guest/70-stress.sh).  The last line gives the
+ * total number of calls.  Runs on every kernel: without /dev/uffd-wpu
+ * (native 6.12, stock) the device parts are SKIPped.
  */
 #include "uffd_util.h"
 
@@ -47,6 +50,7 @@
 
 static unsigned long seed;
 static int iters_scale = 1;
+static long total_calls;		/* every fuzzed call, for the last line */
 static uint64_t rs;			/* main thread's generator */
 static struct u_env env;
 static int is_root;
@@ -144,6 +148,7 @@ static void report(struct check *c)
 					      n ? ", " : "", e ? strerrorname_np(e) : "ok",
 					      c->nerr[e]);
 	fprintf(stderr, "fuzz_ioctl: %s: %ld calls: %s\n", c->name, c->calls, hist);
+	total_calls += c->calls;
 	T_CHECK(c->name, !c->failed, "%d bad results of %ld calls; first: %s (seed %lu)",
 		c->failed, c->calls, c->first, seed);
 }
@@ -1181,6 +1186,7 @@ static void check_races(long iters)
 	}
 	munmap(m, ARENA_PAGES * PAGE);
 	fprintf(stderr, "fuzz_ioctl: races: %ld calls/replacements by 4 threads\n", calls);
+	total_calls += calls;
 	T_CHECK("races", !failed, "%d bad results of %ld calls; first: %s (seed %lu)",
 		failed, calls, first, seed);
 }
@@ -1422,7 +1428,8 @@ int main(int argc, char **argv)
 		{ "seed", 1, NULL, 's' }, { "iters", 1, NULL, 'i' }, { NULL, 0, NULL, 0 },
 	};
 	struct victim v;
-	const char *es = getenv("FUZZ_SEED");
+	const char *es = getenv("FUZZ_SEED"), *ei = getenv("FUZZ_ITERS");
+	const char *ws = getenv("WPU_STRESS");
 	struct timespec ts;
 	long t0;
 	int c, fd;
@@ -1430,6 +1437,10 @@ int main(int argc, char **argv)
 	t_prog = "fuzz_ioctl";
 	clock_gettime(CLOCK_REALTIME, &ts);
 	seed = es ? strtoul(es, NULL, 0) : (unsigned long)(ts.tv_sec ^ ts.tv_nsec);
+	if (ei && atoi(ei) > 0)
+		iters_scale = atoi(ei);
+	else if (ws && !strcmp(ws, "long"))
+		iters_scale = 20;
 	while ((c = getopt_long(argc, argv, "s:i:", lo, NULL)) != -1) {
 		if (c == 's')
 			seed = strtoul(optarg, NULL, 0);
@@ -1440,7 +1451,8 @@ int main(int argc, char **argv)
 	}
 	rs = seed * 0x9E3779B97F4A7C15ULL + 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	u_watchdog(240);
+	/* x1 takes 1-2 s on Debian's kernels under TCG, ~40 s with KASAN */
+	u_watchdog(240 * (unsigned int)iters_scale);
 	printf("fuzz_ioctl: seed %lu (replay: fuzz_ioctl --seed %lu, or FUZZ_SEED=%lu on the "
 	       "guest kernel command line), iterations x%d\n", seed, seed, seed, iters_scale);
 	env = u_env_get();
@@ -1487,6 +1499,7 @@ int main(int argc, char **argv)
 	check_races(3000L * iters_scale);
 	u_current = "victim";
 	victim_check(&v);
-	fprintf(stderr, "fuzz_ioctl: seed %lu, done in %ld ms\n", seed, (long)u_now_ms() - t0);
+	fprintf(stderr, "fuzz_ioctl: seed %lu, iterations x%d, %ld calls in total, done in %ld ms\n",
+		seed, iters_scale, total_calls, (long)u_now_ms() - t0);
 	return t_exit();
 }
