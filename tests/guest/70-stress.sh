@@ -8,7 +8,8 @@
 #     as /tests/bin/wp_snapshot) in loops, two processes at a time, with
 #     --chaos (fork, mremap, MADV_DONTNEED, MADV_COLLAPSE, MADV_PAGEOUT to the
 #     swap on /dev/ram0, move_pages, opt-in/opt-out of the mm) -- every
-#     snapshot exact.  Module kernels, at the same time: /sys/kernel/uffd_wpu
+#     snapshot exact, and a third process SIGKILLed in the middle of its
+#     snapshots.  Module kernels, at the same time: /sys/kernel/uffd_wpu
 #     enabled and transparent toggled (a run that starts while the feature is
 #     off is refused at UFFDIO_API and retried), and `rmmod uffd_wpu`
 #     attempted while a pinning process runs: it must fail and leave module,
@@ -104,7 +105,18 @@ else
 	PINNER=
 	TOGGLER=
 	rm_attempts=0
+	killed=0
+	killed_uffd=0
 	rm_bad=
+	# kill_pk: SIGKILL the third process ($pk) and reap it; counts it, and
+	# whether it held a userfaultfd at that moment (it may still be
+	# waiting for UFFDIO_API while the feature is toggled off)
+	kill_pk() {
+		ls -l /proc/$pk/fd 2>/dev/null | grep -q userfaultfd && killed_uffd=$((killed_uffd + 1))
+		kill -9 $pk 2>/dev/null && killed=$((killed + 1))
+		wait $pk 2>/dev/null
+		pk=
+	}
 	hooks0=$(cat "$SYS/hooks" 2>/dev/null)
 	if [ $MOD = 1 ]; then
 		# A process that keeps a WP_UNPOPULATED context (and protected
@@ -136,8 +148,18 @@ else
 		pa=$!
 		snap "b$l" --size 8 --writers 2 --rounds "$ROUNDS" --chaos --seed $((2000 + l)) &
 		pb=$!
+		# a third one is killed (SIGKILL) in the middle of its snapshots
+		# (1.2 - 3.3 s in, or when the other two finish): the mm goes away
+		# with protected holes and writers blocked in faults.  It never
+		# finishes by itself (100000 rounds); killed only once, so a
+		# reaped pid is never signalled again.
+		"$SNAP" --size 8 --rounds 100000 --chaos --api-retry 1000 --seed $((3000 + l)) >"$W/k$l.out" 2>&1 &
+		pk=$!
+		ticks=0
 		# rmmod while they run: refused, and nothing may change
 		while [ ! -e "$W/a$l.rc" ] || [ ! -e "$W/b$l.rc" ]; do
+			ticks=$((ticks + 1))
+			[ $ticks = $((4 + l % 8)) ] && kill_pk
 			if [ $MOD = 1 ]; then
 				rm_attempts=$((rm_attempts + 1))
 				if rmmod uffd_wpu 2>"$W/rmmod.err"; then
@@ -150,6 +172,7 @@ else
 			fi
 			usleep 300000
 		done
+		[ -n "$pk" ] && kill_pk
 		wait $pa $pb
 		l=$((l + 1))
 	done
@@ -182,7 +205,7 @@ else
 	wrong=$(sum 'wrong pages')
 	faults=$(sum 'WP faults')
 	refused=$(cat "$W"/[ab]*.refused | awk '{ s += $1 } END { print s + 0 }')
-	echo "stress: integrity: $((LOOPS * 2)) runs in $(($(date +%s) - t)) s, pages checked $checked, wrong pages $wrong, WP faults $faults; starts refused while the feature was off: $refused; toggles $(cat "$W/toggles" 2>/dev/null || echo 0); rmmod attempts $rm_attempts"
+	echo "stress: integrity: $((LOOPS * 2)) runs in $(($(date +%s) - t)) s, pages checked $checked, wrong pages $wrong, WP faults $faults; starts refused while the feature was off: $refused; toggles $(cat "$W/toggles" 2>/dev/null || echo 0); rmmod attempts $rm_attempts; processes killed mid-snapshot $killed ($killed_uffd holding a userfaultfd)"
 	check integrity-loops "runs failed:$bad (pages checked $checked, wrong pages $wrong)" \
 		test -z "$bad" -a "$wrong" = 0 -a "$checked" -gt 0
 fi
