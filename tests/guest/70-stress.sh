@@ -181,6 +181,7 @@ else
 		done
 		[ -n "$pk" ] && kill_pk
 		wait $pa $pb
+		echo "stress: loop $l of $LOOPS done at $(($(date +%s) - t)) s: a$l exit $(cat "$W/a$l.rc"), b$l exit $(cat "$W/b$l.rc")"
 		l=$((l + 1))
 	done
 
