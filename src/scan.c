@@ -368,6 +368,11 @@ static int wpu_scan_test_walk(unsigned long start, unsigned long end,
 	return 0;
 }
 
+static bool wpu_pmd_is_leaf(pmd_t val)
+{
+	return pmd_trans_huge(val) || pmd_devmap(val) || is_swap_pmd(val);
+}
+
 /* A THP or huge migration entry: -ENOENT when there is none (any more). */
 static int wpu_scan_thp(pmd_t *pmd, unsigned long start, unsigned long end,
 			struct mm_walk *walk)
@@ -380,9 +385,12 @@ static int wpu_scan_thp(pmd_t *pmd, unsigned long start, unsigned long end,
 	pmd_t val;
 	int ret = 0;
 
+	/* Most pmds point to a page table: no lock for them. */
+	if (!wpu_pmd_is_leaf(READ_ONCE(*pmd)))
+		return -ENOENT;
 	ptl = pmd_lock(vma->vm_mm, pmd);
 	val = *pmd;
-	if (!pmd_trans_huge(val) && !pmd_devmap(val) && !is_swap_pmd(val)) {
+	if (!wpu_pmd_is_leaf(val)) {
 		spin_unlock(ptl);
 		return -ENOENT;
 	}
