@@ -75,6 +75,7 @@ static int __init wpu_init(void)
 	ret = wpu_resolve_all();
 	if (ret)
 		return ret;
+	wpu_scan_init();
 	ret = wpu_track_init();
 	if (ret)
 		return ret;

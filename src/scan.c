@@ -2,13 +2,15 @@
 /*
  * PAGEMAP_SCAN (Linux 6.7) on /proc/PID/pagemap.
  *
- * Stock kernels before 6.7 give pagemap files no ioctl at all: ioctl(2)
- * first tries the generic commands in do_vfs_ioctl() and then the file's
- * own handler, which pagemap does not have (-ENOTTY).  do_vfs_ioctl() is
- * where both the native and the compat syscall enter (vfs_ioctl() is
- * inlined into the syscall); that call is taken here for pagemap files and
- * PAGEMAP_SCAN only, and the scan runs on the mm the file was opened for,
- * with the upstream ABI and semantics:
+ * Stock kernels before 6.7 give pagemap files no ioctl handler at all, so
+ * ioctl(2) ends in -ENOTTY.  Every pagemap file opened while the module is
+ * loaded gets one instead: the open is taken here (pagemap_open(), reached
+ * by nothing but opens of /proc/PID/pagemap) and the file's operations are
+ * replaced by a copy of the kernel's own plus an ioctl handler, the way a
+ * driver's open() uses replace_fops().  No other ioctl of the system passes
+ * through the module.  Each such file holds a reference on the module until
+ * it is closed.  The scan runs on the mm the file was opened for, with the
+ * upstream ABI and semantics:
  *
  *   - every page of [start, end) gets categories (PAGE_IS_*) from its pte,
  *     THP pmd or hugetlb entry; a page matches when, after XOR with
@@ -43,7 +45,8 @@
 				 PAGE_IS_HUGE | PAGE_IS_SOFT_DIRTY)
 #define WPU_SCAN_FLAGS		(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC)
 
-static unsigned long wpu_orig_do_vfs_ioctl;
+static unsigned long wpu_orig_pagemap_open;
+static struct file_operations wpu_pagemap_fops_ioctl;
 static unsigned long wpu_pagemap_fops, wpu_huge_zero_pfn;
 static unsigned long wpu_walk_fn, wpu_normal_page_fn, wpu_normal_page_pmd_fn;
 static unsigned long wpu_pmdp_invalidate_fn, wpu_scan_split_fn;
@@ -415,6 +418,58 @@ unlock:
 	return ret;
 }
 
+static bool wpu_pte_protected(pte_t pte)
+{
+	return pte_present(pte) ? pte_uffd_wp(pte) : wpu_compat_swp_uffd_wp(pte);
+}
+
+/*
+ * The two scans a dirty tracker makes (Wine's GetWriteWatch and
+ * ResetWriteWatch): "written pages, report only that", with or without
+ * WP_MATCHING, and WP_MATCHING alone without a vector.  Such a scan needs
+ * one test per pte, no categories; as on 6.7+, the second protects every
+ * pte that is not protected yet.
+ */
+static bool wpu_scan_written_only(const struct wpu_scan *s)
+{
+	if ((s->arg.flags & PM_SCAN_WP_MATCHING) && !s->buf)
+		return true;
+	return !s->arg.category_anyof_mask && !s->arg.category_inverted &&
+	       s->arg.category_mask == PAGE_IS_WRITTEN &&
+	       s->arg.return_mask == PAGE_IS_WRITTEN;
+}
+
+/* wpu_scan_ptes() for those; page-table lock held. */
+static int wpu_scan_written_ptes(struct mm_walk *walk, pte_t *pte,
+				 unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma = walk->vma;
+	struct wpu_scan *s = walk->private;
+	bool wp = s->arg.flags & PM_SCAN_WP_MATCHING;
+	unsigned long addr, next, fstart = 0, fend = 0;
+	int ret = 0;
+
+	for (addr = start; addr < end; addr = next, pte++) {
+		pte_t entry = *pte;
+
+		next = addr + PAGE_SIZE;
+		if (wpu_pte_protected(entry))
+			continue;
+		ret = wpu_scan_output(s, s->vma_cats | PAGE_IS_WRITTEN, addr,
+				      &next);
+		if (next == addr)
+			break;
+		if (wp && wpu_scan_wp_pte(vma, addr, pte, entry)) {
+			if (!fend)
+				fstart = addr;
+			fend = next;
+		}
+	}
+	if (fend)
+		wpu_scan_flush(vma->vm_mm, fstart, fend);
+	return ret;
+}
+
 static int wpu_scan_ptes(pmd_t *pmd, unsigned long start, unsigned long end,
 			 struct mm_walk *walk)
 {
@@ -437,6 +492,10 @@ static int wpu_scan_ptes(pmd_t *pmd, unsigned long start, unsigned long end,
 	if (!start_pte) {
 		walk->action = ACTION_AGAIN;
 		return 0;
+	}
+	if (wpu_scan_written_only(s)) {
+		ret = wpu_scan_written_ptes(walk, start_pte, start, end);
+		goto out;
 	}
 	for (addr = start, pte = start_pte; addr < end;
 	     addr += PAGE_SIZE, pte++) {
@@ -462,6 +521,7 @@ static int wpu_scan_ptes(pmd_t *pmd, unsigned long start, unsigned long end,
 	/* Under the lock: no write through an old TLB entry after we report. */
 	if (fend)
 		wpu_scan_flush(vma->vm_mm, fstart, fend);
+out:
 	pte_unmap_unlock(start_pte, ptl);
 	cond_resched();
 	return ret;
@@ -685,38 +745,54 @@ static bool wpu_scan_offered(struct mm_struct *mm)
 	       (current->mm && wpu_mm_opted_in(current->mm));
 }
 
-/* The scan's count of ranges fits: vec_len ranges, each >= one page. */
-static int wpu_do_vfs_ioctl(struct file *file, unsigned int fd,
-			    unsigned int cmd, unsigned long arg)
+static long wpu_pagemap_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
 {
-	int ret;
+	long ret = -ENOTTY;	/* not offered: what stock says */
 
 	wpu_enter();
 	if (wpu_scan_offered(file->private_data))
-		ret = wpu_pagemap_scan(file->private_data, arg);
-	else
-		ret = WPU_CALL_ORIG(wpu_orig_do_vfs_ioctl, wpu_do_vfs_ioctl,
-				    file, fd, cmd, arg);
+		ret = cmd == PAGEMAP_SCAN ?
+		      wpu_pagemap_scan(file->private_data, arg) : -EINVAL;
 	wpu_leave();
 	return ret;
 }
 
-/* Every ioctl of every other file, and other commands, stay in the original. */
-static bool wpu_scan_wants(struct pt_regs *regs)
+/* The kernel's pagemap operations, plus the ioctl: see the top of the file. */
+void wpu_scan_init(void)
 {
-	struct file *file = (void *)regs_get_kernel_argument(regs, 0);
-	unsigned int cmd = regs_get_kernel_argument(regs, 2);
+	struct file_operations *f = &wpu_pagemap_fops_ioctl;
 
-	return cmd == PAGEMAP_SCAN &&
-	       file->f_op == (const void *)wpu_pagemap_fops;
+	*f = *(const struct file_operations *)wpu_pagemap_fops;
+	f->owner = THIS_MODULE;
+	f->unlocked_ioctl = wpu_pagemap_ioctl;
+	f->compat_ioctl = wpu_pagemap_ioctl;	/* the ABI has no pointers */
+}
+
+static int wpu_pagemap_open(struct inode *inode, struct file *file)
+{
+	int ret;
+
+	wpu_enter();
+	ret = WPU_CALL_ORIG(wpu_orig_pagemap_open, wpu_pagemap_open,
+			    inode, file);
+	/*
+	 * Only what the kernel set up is replaced, and not while the module
+	 * is going.  The reference taken here is the one fput() drops
+	 * (fops_put() of the file's operations); the kernel's own need none.
+	 */
+	if (!ret && file->f_op == (const void *)wpu_pagemap_fops &&
+	    try_module_get(THIS_MODULE))
+		file->f_op = &wpu_pagemap_fops_ioctl;
+	wpu_leave();
+	return ret;
 }
 
 struct wpu_hook wpu_scan_hooks[] = {
 	{
-		.name = "do_vfs_ioctl",
-		.wrapper = wpu_do_vfs_ioctl,
-		.orig = &wpu_orig_do_vfs_ioctl,
-		.wants = wpu_scan_wants,
+		.name = "pagemap_open",
+		.wrapper = wpu_pagemap_open,
+		.orig = &wpu_orig_pagemap_open,
 	},
 };
 

@@ -56,9 +56,9 @@ fi
 
 case $WPU_KERNEL in
 5.10)	backend=zeropage
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release mremap_userfaultfd_prep pagemap_pmd_range handle_userfault do_vfs_ioctl" ;;
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release mremap_userfaultfd_prep pagemap_pmd_range handle_userfault pagemap_open" ;;
 *)	backend=marker
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single handle_userfault do_vfs_ioctl" ;;
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single handle_userfault pagemap_open" ;;
 esac
 nhooks=$(echo $hooks | wc -w)
 
