@@ -18,8 +18,13 @@
  *   wpmatch-maxpages WP_MATCHING, a big vector but max_pages 1..64
  *   getwritewatch    no WP_MATCHING (GetWriteWatch without reset), twice
  *                    (same answer), then the reset (WP_MATCHING, no vector)
- *   concurrent       writers keep writing while the scans run; in the end
- *                    the union of all answers is the set of pages written
+ *   scan-then-uffdio-writeprotect
+ *                    a scan without flags, the reset by UFFDIO_WRITEPROTECT
+ *                    (one call per VMA)
+ *   concurrent       writers keep writing (and a thread drops pages with
+ *                    MADV_DONTNEED and swaps some out) while the scans
+ *                    run; in the end the union of all answers is the set
+ *                    of pages written or dropped
  *
  * Every call continues at the previous call's walk_end until walk_end
  * reaches the end; each result is compared with the truth: 0 missed, 0
@@ -43,7 +48,7 @@ static struct u_env env;
 #define REGION		(NPAGES * PAGE)
 #define Q		(NPAGES / 4)		/* pages per quarter */
 #define NTHREADS	4
-#define ROUNDS		40
+#define ROUNDS		50
 
 static char *base;
 static int uffd = -1, pmfd = -1;
@@ -292,9 +297,10 @@ static int setup_region(void)
 
 /* ---- the rounds -------------------------------------------------------- */
 
-enum { V_VEC1, V_VEC7, V_MAXPAGES, V_GWW, V_N };
+enum { V_VEC1, V_VEC7, V_MAXPAGES, V_GWW, V_UFFDIO, V_N };
 static const char *const vname[V_N] = {
 	"wpmatch-vec1", "wpmatch-vec7", "wpmatch-maxpages", "getwritewatch",
+	"scan-then-uffdio-writeprotect",
 };
 
 struct vstat {
@@ -349,6 +355,8 @@ static void t_rounds(void)
 			vec_len = 7;
 		else if (v == V_MAXPAGES)
 			max_pages = 1 + rnd() % 64;
+		else if (v == V_UFFDIO)
+			flags = 0;
 		else
 			flags = PM_SCAN_CHECK_WPASYNC;
 		memset(seen, 0, NPAGES);
@@ -384,6 +392,12 @@ static void t_rounds(void)
 				    NULL, 0, 0, W, W, NULL) != 0)
 				note_fail(s, "round %d: reset scan: %s", round, strerror(errno));
 		}
+		/* one call per VMA: before 6.5 UFFDIO_WRITEPROTECT takes one VMA only
+		 * (wp_async/writeprotect-across-vmas checks the 6.5+ behaviour) */
+		if (v == V_UFFDIO && (uffd_wp(uffd, base, 2 * Q * PAGE, 1) ||
+				      uffd_wp(uffd, base + 2 * Q * PAGE, Q * PAGE, 1) ||
+				      uffd_wp(uffd, base + 3 * Q * PAGE, Q * PAGE, 1)))
+			note_fail(s, "round %d: UFFDIO_WRITEPROTECT: %s", round, strerror(errno));
 		/* reset worked: nothing is written now */
 		memset(seen2, 0, NPAGES);
 		scan_all(pmfd, base, base + REGION, PM_SCAN_CHECK_WPASYNC, 4096, 0, seen2, &r);
@@ -435,8 +449,41 @@ static void *cwriter_fn(void *arg)
 	return NULL;
 }
 
+/* MADV_DONTNEED (counts as written) and MADV_PAGEOUT while the scans run */
+struct chaos {
+	pthread_t th;
+	volatile int *stop;
+	unsigned char *written;
+	long n;
+};
+
+static void *chaos_fn(void *arg)
+{
+	struct chaos *c = arg;
+	uint32_t s = 0xdeadbeef;
+
+	while (!*c->stop) {
+		int pg;
+
+		s ^= s << 13;
+		s ^= s >> 17;
+		s ^= s << 5;
+		pg = (int)(s % (NPAGES - 16));
+		if (s & 0x100) {
+			__atomic_store_n(&c->written[pg], 1, __ATOMIC_SEQ_CST);
+			madvise(base + (size_t)pg * PAGE, PAGE, MADV_DONTNEED);
+		} else {
+			madvise(base + (size_t)pg * PAGE, 16 * PAGE, MADV_PAGEOUT);
+		}
+		c->n++;
+		u_sleep_ms(1);
+	}
+	return NULL;
+}
+
 static void t_concurrent(void)
 {
+	struct chaos ch;
 	static unsigned char written[NPAGES], seen[NPAGES];
 	struct cwriter w[2];
 	volatile int stop = 0;
@@ -455,6 +502,13 @@ static void t_concurrent(void)
 	}
 	memset(written, 0, NPAGES);
 	memset(seen, 0, NPAGES);
+	ch.stop = &stop;
+	ch.written = written;
+	ch.n = 0;
+	if (pthread_create(&ch.th, NULL, chaos_fn, &ch)) {
+		t_fail("concurrent", "thread");
+		return;
+	}
 	for (i = 0; i < 2; i++) {
 		w[i].stop = &stop;
 		w[i].seed = 0x1234567u * (uint32_t)(i + 3);
@@ -468,6 +522,8 @@ static void t_concurrent(void)
 	}
 	end = u_now_ms() + 3000;
 	while ((u_now_ms() < end || scans < 5) && !bad[0]) {
+		if (u_now_ms() > end + 60000)	/* a starved guest: enough */
+			break;
 		/* seen[] accumulates: a page may be reported by several scans */
 		static unsigned char once[NPAGES];
 
@@ -492,10 +548,12 @@ static void t_concurrent(void)
 		pthread_join(w[i].th, NULL);
 		nw += w[i].n;
 	}
+	pthread_join(ch.th, NULL);
 	/* the last scan, writers stopped */
 	scan_all(pmfd, base, base + REGION, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
 		 4096, 0, seen, &r);
-	fprintf(stderr, "wp_watch: concurrent: %ld scans, %ld writes\n", scans + 1, nw);
+	fprintf(stderr, "wp_watch: concurrent: %ld scans, %ld writes, %ld madvise\n", scans + 1,
+		nw, ch.n);
 	T_CHECK("concurrent-scans-valid", !bad[0] && !r.err && !r.bad[0], "%s%s",
 		bad, r.bad);
 	compare(seen, written, &missed, &falsep, why, sizeof(why));
@@ -661,6 +719,29 @@ static void t_wpasync_checks(void)
 	close(sfd);
 	munmap(plain, 4 * PAGE);
 	munmap(sync_p, 4 * PAGE);
+
+	/* registered by an async context, but for MISSING only: no WP */
+	{
+		int afd = uffd_new(ASYNC);
+		char *m = map_anon(4 * PAGE);
+
+		if (afd < 0 || !m || uffd_register(afd, m, 4 * PAGE, UFFDIO_REGISTER_MODE_MISSING)) {
+			t_fail("eperm-check-wpasync-missing-only", "setup: %s", strerror(errno));
+			return;
+		}
+		r = pm_scan(pmfd, m, m + 4 * PAGE, PM_SCAN_CHECK_WPASYNC, vec, 4, 0, W, W, NULL);
+		T_CHECK("eperm-check-wpasync-missing-only", r == -EPERM,
+			"async context, MODE_MISSING only: %s", r < 0 ? strerror((int)-r) : "accepted");
+		r = pm_scan(pmfd, m, m + 4 * PAGE, PM_SCAN_WP_MATCHING, vec, 4, 0, W, W, NULL);
+		if (env.pm_uffd_wp)
+			T_CHECK("wp-matching-skips-missing-only", r == 0 && !pm_wp(m) &&
+				!pm_wp(m + 3 * PAGE), "ret %ld, bit 57 %d %d", r, pm_wp(m),
+				pm_wp(m + 3 * PAGE));
+		else
+			T_CHECK("wp-matching-skips-missing-only", r == 0, "ret %ld", r);
+		close(afd);
+		munmap(m, 4 * PAGE);
+	}
 }
 
 /* Categories of single pages in a fresh async region. */
@@ -730,12 +811,34 @@ static void t_categories(void)
 		(unsigned long long)(vec[0].end - (uintptr_t)p),
 		(unsigned long long)vec[0].categories);
 
+	/*
+	 * A protected hole: a uffd-wp marker, a swap entry (SWAPPED); on the
+	 * zero-page backend a protected zero page (PRESENT|PFNZERO; README,
+	 * known differences).
+	 */
+	{
+		const uint64_t mask = P | PAGE_IS_SWAPPED | Z | W;
+		const uint64_t want_hole = env.zeropage ? (P | Z) : PAGE_IS_SWAPPED;
+
+		r = pm_scan(pmfd, p + 4 * PAGE, p + 5 * PAGE, 0, vec, N, 0, 0, mask, NULL);
+		T_CHECK("category-unprotected-hole", r == 1 && vec[0].categories == W,
+			"ret %ld, categories %#llx, want WRITTEN only", r,
+			(unsigned long long)vec[0].categories);
+		if (uffd_wp(fd, p + 4 * PAGE, PAGE, 1))
+			t_fail("category-protected-hole", "protect: %s", strerror(errno));
+		r = pm_scan(pmfd, p + 4 * PAGE, p + 5 * PAGE, 0, vec, N, 0, 0, mask, NULL);
+		T_CHECK("category-protected-hole", r == 1 && vec[0].categories == want_hole,
+			"ret %ld, categories %#llx, want %#llx", r,
+			(unsigned long long)vec[0].categories, (unsigned long long)want_hole);
+	}
+
 	/* anyof: present or swapped */
 	madvise(p + 3 * PAGE, PAGE, MADV_PAGEOUT);
 	if (!(pagemap(p + 3 * PAGE) & PM_SWAP)) {
 		t_skip("category-swapped", "page not swapped out by MADV_PAGEOUT (no swap?)");
 	} else {
-		r = pm_scan(pmfd, p, p + N * PAGE, 0, vec, N, 0, PAGE_IS_SWAPPED,
+		/* pages 0-3 only: the protected hole at 4 is a swap entry too */
+		r = pm_scan(pmfd, p, p + 4 * PAGE, 0, vec, N, 0, PAGE_IS_SWAPPED,
 			    PAGE_IS_SWAPPED | W, NULL);
 		T_CHECK("category-swapped", r == 1 &&
 			vec[0].start == (uintptr_t)(p + 3 * PAGE) &&
@@ -784,6 +887,259 @@ static void t_categories(void)
 	}
 	close(fd);
 	munmap(h, HPAGE);
+}
+
+/*
+ * "Written" means "not write-protected": a registered range nobody
+ * protected is written, holes without page tables included; so is
+ * everything after UFFDIO_WRITEPROTECT mode 0 and a page after
+ * MADV_DONTNEED, in the PAGE_IS_WRITTEN-only path and in the general one.
+ */
+static void t_written_meaning(void)
+{
+	enum { N = 1024 };	/* 4 MiB: page tables only where touched */
+	struct page_region vec[8];
+	char *p = map_anon_aligned(N * PAGE, HPAGE, MADV_NOHUGEPAGE);
+	int fd = uffd_new(ASYNC);
+	uint64_t we = 0;
+	long r;
+
+	u_current = "written-meaning";
+	if (!p || fd < 0 || uffd_register_wp(fd, p, N * PAGE)) {
+		t_fail("fresh-registered-all-written", "setup: %s", strerror(errno));
+		return;
+	}
+	p[5 * PAGE] = 1;
+	r = pm_scan(pmfd, p, p + N * PAGE, PM_SCAN_CHECK_WPASYNC, vec, 8, 0, W, W, &we);
+	T_CHECK("fresh-registered-all-written", r == 1 && vec[0].start == (uintptr_t)p &&
+		vec[0].end == (uintptr_t)(p + N * PAGE),
+		"ret %ld, [+%#llx, +%#llx), want the whole 4 MiB", r,
+		(unsigned long long)(vec[0].start - (uintptr_t)p),
+		(unsigned long long)(vec[0].end - (uintptr_t)p));
+	r = pm_scan(pmfd, p, p + N * PAGE, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		    NULL, 0, 0, W, W, NULL);
+	r = r ? r : pm_scan(pmfd, p, p + N * PAGE, 0, vec, 8, 0, W, W, NULL);
+	T_CHECK("fresh-registered-protect", r == 0, "ret %ld after WP_MATCHING", r);
+	if (uffd_wp(fd, p, N * PAGE, 0)) {
+		t_fail("unprotect-all-written", "UFFDIO_WRITEPROTECT 0: %s", strerror(errno));
+	} else {
+		r = pm_scan(pmfd, p, p + N * PAGE, 0, vec, 8, 0, W, W, NULL);
+		T_CHECK("unprotect-all-written", r == 1 && vec[0].start == (uintptr_t)p &&
+			vec[0].end == (uintptr_t)(p + N * PAGE),
+			"ret %ld, [+%#llx, +%#llx)", r,
+			(unsigned long long)(vec[0].start - (uintptr_t)p),
+			(unsigned long long)(vec[0].end - (uintptr_t)p));
+	}
+	/* the general path (return_mask has more than WRITTEN) */
+	uffd_wp(fd, p, N * PAGE, 1);
+	madvise(p + 5 * PAGE, PAGE, MADV_DONTNEED);
+	madvise(p + 9 * PAGE, PAGE, MADV_DONTNEED);	/* a protected hole */
+	r = pm_scan(pmfd, p, p + N * PAGE, 0, vec, 8, 0, W, W | PAGE_IS_PRESENT, NULL);
+	T_CHECK("dontneed-written-general-path", r == 2 &&
+		vec[0].start == (uintptr_t)(p + 5 * PAGE) && vec[0].end == vec[0].start + PAGE &&
+		vec[0].categories == W && vec[1].start == (uintptr_t)(p + 9 * PAGE) &&
+		vec[1].categories == W,
+		"ret %ld, [+%#llx, +%#llx) %#llx, want +0x5000 and +0x9000, WRITTEN", r,
+		(unsigned long long)(vec[0].start - (uintptr_t)p),
+		(unsigned long long)(vec[0].end - (uintptr_t)p),
+		(unsigned long long)vec[0].categories);
+	r = pm_scan(pmfd, p, p + N * PAGE, 0, vec, 8, 0, W, W, NULL);
+	T_CHECK("dontneed-written-fast-path", r == 2 &&
+		vec[0].start == (uintptr_t)(p + 5 * PAGE) &&
+		vec[1].start == (uintptr_t)(p + 9 * PAGE),
+		"ret %ld, [+%#llx, +%#llx)", r,
+		(unsigned long long)(vec[0].start - (uintptr_t)p),
+		(unsigned long long)(vec[0].end - (uintptr_t)p));
+	close(fd);
+	munmap(p, N * PAGE);
+}
+
+/* An unmapped gap inside the scanned range: skipped, CHECK_WPASYNC or not. */
+static void t_gap(void)
+{
+	enum { N = 64 };
+	static unsigned char seen[NPAGES];
+	struct scan_res r;
+	char *saved = base, *p = map_anon(N * PAGE);
+	int fd = uffd_new(ASYNC);
+
+	u_current = "gap";
+	if (!p || fd < 0 || uffd_register_wp(fd, p, N * PAGE) ||
+	    munmap(p + 20 * PAGE, 10 * PAGE)) {
+		t_fail("gap", "setup: %s", strerror(errno));
+		return;
+	}
+	base = p;
+	r.err = (int)pm_scan(pmfd, p, p + N * PAGE, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+			     NULL, 0, 0, W, W, NULL);
+	T_CHECK("gap-protect", r.err == 0, "%s", strerror(-r.err));
+	p[3 * PAGE] = p[19 * PAGE] = p[30 * PAGE] = p[63 * PAGE] = 1;
+	memset(seen, 0, NPAGES);
+	scan_all(pmfd, p, p + N * PAGE, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, 1, 0,
+		 seen, &r);
+	T_CHECK("gap-scan", !r.err && !r.bad[0] && r.pages == 4 && seen[3] && seen[19] &&
+		seen[30] && seen[63], "%s%s; %ld pages", r.err ? strerror(-r.err) : "", r.bad,
+		r.pages);
+	base = saved;
+	close(fd);
+	munmap(p, N * PAGE);
+}
+
+/*
+ * WP_MATCHING that stops inside a written THP (max_pages): the THP is
+ * split, exactly the reported pages are protected, the rest stays written.
+ */
+static void t_thp_partial(void)
+{
+	struct page_region vec[4];
+	char *h = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+	int fd = uffd_new(ASYNC);
+	uint64_t we = 0;
+	long r, kb;
+
+	u_current = "thp-partial";
+	if (!h || fd < 0) {
+		t_fail("thp-partial", "setup: %s", strerror(errno));
+		return;
+	}
+	memset(h, 3, HPAGE);
+	kb = u_anon_huge_kb(h);
+	if (kb < 2048 || uffd_register_wp(fd, h, HPAGE)) {
+		t_skip("thp-partial", "no THP (AnonHugePages %ld kB)", kb);
+		goto out;
+	}
+	r = pm_scan(pmfd, h, h + HPAGE, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, vec, 4, 3,
+		    W, W, &we);
+	T_CHECK("thp-partial-reports-max-pages", r == 1 && vec[0].start == (uintptr_t)h &&
+		vec[0].end == (uintptr_t)(h + 3 * PAGE) && we == (uintptr_t)(h + 3 * PAGE),
+		"ret %ld, [+%#llx, +%#llx), walk_end +%#llx; want [0, +0x3000), +0x3000", r,
+		(unsigned long long)(vec[0].start - (uintptr_t)h),
+		(unsigned long long)(vec[0].end - (uintptr_t)h),
+		(unsigned long long)(we - (uintptr_t)h));
+	if (env.pm_uffd_wp)
+		T_CHECK("thp-partial-pagemap", pm_wp(h) && pm_wp(h + 2 * PAGE) &&
+			!pm_wp(h + 3 * PAGE) && !pm_wp(h + HPAGE - PAGE),
+			"bit 57 of pages 0, 2, 3, 511: %d %d %d %d", pm_wp(h),
+			pm_wp(h + 2 * PAGE), pm_wp(h + 3 * PAGE), pm_wp(h + HPAGE - PAGE));
+	else
+		t_skip("thp-partial-pagemap", NO_PM_REASON);
+	r = pm_scan(pmfd, h, h + HPAGE, 0, vec, 4, 0, W, W, NULL);
+	T_CHECK("thp-partial-rest-written", r == 1 && vec[0].start == (uintptr_t)(h + 3 * PAGE) &&
+		vec[0].end == (uintptr_t)(h + HPAGE), "ret %ld, [+%#llx, +%#llx)", r,
+		(unsigned long long)(vec[0].start - (uintptr_t)h),
+		(unsigned long long)(vec[0].end - (uintptr_t)h));
+	T_CHECK("thp-partial-contents", h[0] == 3 && h[HPAGE - 1] == 3 && h[3 * PAGE] == 3,
+		"contents differ");
+out:
+	close(fd);
+	munmap(h, HPAGE);
+}
+
+/* More error codes: EFAULT, ESRCH, ENOTTY on files that are not pagemap. */
+static void t_errors2(void)
+{
+	struct pm_scan_arg a;
+	char path[64];
+	int fd, st;
+	pid_t pid;
+	long r;
+
+	u_current = "errors2";
+	a = good_arg(base, (void *)(uintptr_t)(1ULL << 62));
+	r = scan_raw(pmfd, &a);
+	T_CHECK("efault-end-beyond-user", r == -EFAULT, "end 1<<62: %s",
+		r ? strerror((int)-r) : "accepted");
+	/* a vector the process cannot write; written pages to report */
+	base[7] = 1;
+	a = good_arg(base, base + 16 * PAGE);
+	a.vec = 4096;
+	a.vec_len = 4;
+	r = scan_raw(pmfd, &a);
+	T_CHECK("efault-bad-vec", r == -EFAULT, "vec 0x1000: %s",
+		r ? strerror((int)-r) : "accepted");
+	r = ioctl(pmfd, PAGEMAP_SCAN, (void *)8) < 0 ? -errno : 0;
+	T_CHECK("efault-bad-arg", r == -EFAULT, "arg 0x8: %s",
+		r ? strerror((int)-r) : "accepted");
+	/* another command on a pagemap file: 6.7+ pagemap has an ioctl handler,
+	 * which refuses what it does not know with EINVAL */
+	r = ioctl(pmfd, _IOWR('f', 17, struct pm_scan_arg), &a) < 0 ? -errno : 0;
+	T_CHECK("einval-unknown-command", r == -EINVAL, "_IOWR('f', 17) on pagemap: %s",
+		r ? strerror((int)-r) : "accepted");
+	/* PAGEMAP_SCAN is for pagemap files only */
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	a = good_arg(base, base + 16 * PAGE);
+	r = fd < 0 ? -errno : ioctl(fd, PAGEMAP_SCAN, &a) < 0 ? -errno : 0;
+	T_CHECK("enotty-proc-maps", r == -ENOTTY, "/proc/self/maps: %s",
+		r ? strerror((int)-r) : "accepted");
+	if (fd >= 0)
+		close(fd);
+	fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	r = fd < 0 ? -errno : ioctl(fd, PAGEMAP_SCAN, &a) < 0 ? -errno : 0;
+	T_CHECK("enotty-regular-file", r == -ENOTTY || r == -EOPNOTSUPP, "tmpfs file: %s",
+		r ? strerror((int)-r) : "accepted");
+	if (fd >= 0)
+		close(fd);
+	/* the pagemap of a process that has exited: ESRCH */
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	r = fd < 0 ? -1000 : ioctl(fd, PAGEMAP_SCAN, &a) < 0 ? -errno : 0;
+	T_CHECK("esrch-exited-process", r == -ESRCH, "%s",
+		r == -1000 ? "cannot open its pagemap" : r ? strerror((int)-r) : "accepted");
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * A pagemap fd belongs to the mm it was opened for, not to the caller: a
+ * child that inherited the parent's /proc/self/pagemap fd scans (and
+ * protects) the parent.  The child's own copy of the region is not
+ * registered (no EVENT_FORK), so a scan of the wrong mm fails with EPERM.
+ */
+static void t_inherited_fd(void)
+{
+	struct page_region vec[8];
+	char *p = base + 200 * PAGE;
+	int st;
+	pid_t pid;
+	long r;
+
+	u_current = "inherited-fd";
+	if (pm_scan(pmfd, base, base + REGION, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		    NULL, 0, 0, W, W, NULL)) {
+		t_fail("inherited-fd", "reset: %s", strerror(errno));
+		return;
+	}
+	p[0] = p[2 * PAGE] = 1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		/* 1: scan failed, 2: wrong answer */
+		alarm(20);
+		r = pm_scan(pmfd, base, base + REGION,
+			    PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, vec, 8, 0, W, W, NULL);
+		if (r < 0)
+			_exit(r == -EPERM ? 3 : 1);
+		_exit(r == 2 && vec[0].start == (uintptr_t)p &&
+		      vec[1].start == (uintptr_t)(p + 2 * PAGE) ? 0 : 2);
+	}
+	waitpid(pid, &st, 0);
+	T_CHECK("inherited-fd-scans-opener", WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		"child: %s (status %#x)", WIFEXITED(st) && WEXITSTATUS(st) == 3 ?
+		"EPERM: the scan looked at the caller's mm, not the file's" :
+		WIFEXITED(st) && WEXITSTATUS(st) == 2 ? "wrong pages" : "failed", st);
+	/* the child's WP_MATCHING protected the parent's pages */
+	r = pm_scan(pmfd, base, base + REGION, PM_SCAN_CHECK_WPASYNC, vec, 8, 0, W, W, NULL);
+	T_CHECK("inherited-fd-protected-opener", r == 0, "ret %ld: still written", r);
 }
 
 /* ---- another process's pagemap ------------------------------------------ */
@@ -1039,7 +1395,12 @@ int main(void)
 	t_concurrent();
 	t_merge();
 	t_big_vector();
+	t_written_meaning();
+	t_gap();
+	t_thp_partial();
+	t_inherited_fd();
 	t_errors();
+	t_errors2();
 	t_wpasync_checks();
 	t_categories();
 	t_other_process();
