@@ -26,12 +26,14 @@
  *                    run; in the end the union of all answers is the set
  *                    of pages written or dropped
  *
- * Every call continues at the previous call's walk_end until walk_end
- * reaches the end; each result is compared with the truth: 0 missed, 0
- * false positives, no page reported twice, regions sorted, inside the
- * walked part, categories == PAGE_IS_WRITTEN; after a WP_MATCHING round a
- * scan finds nothing.  Then the ABI: error codes, categories, and the
- * pagemap file of another process.
+ * A call that filled its vector or reached max_pages is partial: the next
+ * one starts where it stopped (walk_end; see scan_all() for 6.7+'s stale
+ * walk_end); each result is compared with the truth: 0 missed, 0 false
+ * positives, no page reported twice, regions sorted and inside the range,
+ * categories == PAGE_IS_WRITTEN; after a WP_MATCHING round a scan finds
+ * nothing.  Then the ABI: error codes, categories, THPs cut by max_pages,
+ * the meaning of "written", the pagemap file of another process and one
+ * inherited from another process.
  *
  * Kernels without WP_ASYNC or PAGEMAP_SCAN: one SKIP line.
  */
