@@ -75,10 +75,12 @@ static int __init wpu_init(void)
 	ret = wpu_resolve_all();
 	if (ret)
 		return ret;
-	wpu_scan_init();
-	ret = wpu_track_init();
+	ret = wpu_scan_init();
 	if (ret)
 		return ret;
+	ret = wpu_track_init();
+	if (ret)
+		goto scan;
 	ret = wpu_ctl_init();
 	if (ret)
 		goto track;
@@ -95,6 +97,8 @@ ctl:
 	wpu_ctl_exit();
 track:
 	wpu_track_exit();
+scan:
+	wpu_scan_exit();
 	return ret;
 }
 
@@ -104,6 +108,7 @@ static void __exit wpu_exit(void)
 	wpu_hooks_quiesce();
 	wpu_ctl_exit();
 	wpu_track_exit();
+	wpu_scan_exit();
 	pr_info("unloaded\n");
 }
 

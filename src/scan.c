@@ -46,7 +46,8 @@
 #define WPU_SCAN_FLAGS		(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC)
 
 static unsigned long wpu_orig_pagemap_open;
-static struct file_operations wpu_pagemap_fops_ioctl;
+/* The kernel's pagemap operations plus an ioctl (wpu_scan_init()). */
+static const struct file_operations *wpu_pagemap_fops_ioctl;
 static unsigned long wpu_pagemap_fops, wpu_huge_zero_pfn;
 static unsigned long wpu_walk_fn, wpu_normal_page_fn, wpu_normal_page_pmd_fn;
 static unsigned long wpu_pmdp_invalidate_fn, wpu_scan_split_fn;
@@ -162,10 +163,12 @@ static void wpu_scan_backout(struct wpu_scan *s, unsigned long addr,
 	if (!s->buf)
 		return;
 	r = &s->buf[s->buf_idx];
-	if (r->start != addr)
+	if (r->start != addr) {
 		r->end = addr;
-	else
-		r->start = r->end = 0;
+	} else {
+		r->start = 0;
+		r->end = 0;
+	}
 	s->found -= (end - addr) >> PAGE_SHIFT;
 }
 
@@ -624,7 +627,8 @@ static int wpu_scan_buf_init(struct wpu_scan *s)
 	s->buf = kmalloc_array(s->buf_len, sizeof(*s->buf), GFP_KERNEL);
 	if (!s->buf)
 		return -ENOMEM;
-	s->buf->start = s->buf->end = 0;
+	s->buf->start = 0;
+	s->buf->end = 0;
 	s->out = (struct page_region __user *)(unsigned long)s->arg.vec;
 	return 0;
 }
@@ -646,7 +650,8 @@ static long wpu_scan_buf_flush(struct wpu_scan *s)
 	s->out += n;
 	s->buf_idx = 0;
 	s->buf_len = min_t(unsigned long, s->buf_len, s->arg.vec_len);
-	s->buf->start = s->buf->end = 0;
+	s->buf->start = 0;
+	s->buf->end = 0;
 	return n;
 }
 
@@ -759,14 +764,24 @@ static long wpu_pagemap_ioctl(struct file *file, unsigned int cmd,
 }
 
 /* The kernel's pagemap operations, plus the ioctl: see the top of the file. */
-void wpu_scan_init(void)
+int wpu_scan_init(void)
 {
-	struct file_operations *f = &wpu_pagemap_fops_ioctl;
+	struct file_operations *f;
 
-	*f = *(const struct file_operations *)wpu_pagemap_fops;
+	f = kmemdup((const void *)wpu_pagemap_fops, sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
 	f->owner = THIS_MODULE;
 	f->unlocked_ioctl = wpu_pagemap_ioctl;
 	f->compat_ioctl = wpu_pagemap_ioctl;	/* the ABI has no pointers */
+	wpu_pagemap_fops_ioctl = f;
+	return 0;
+}
+
+/* Every file that used them held a reference on the module: none is left. */
+void wpu_scan_exit(void)
+{
+	kfree(wpu_pagemap_fops_ioctl);
 }
 
 static int wpu_pagemap_open(struct inode *inode, struct file *file)
@@ -783,7 +798,7 @@ static int wpu_pagemap_open(struct inode *inode, struct file *file)
 	 */
 	if (!ret && file->f_op == (const void *)wpu_pagemap_fops &&
 	    try_module_get(THIS_MODULE))
-		file->f_op = &wpu_pagemap_fops_ioctl;
+		file->f_op = wpu_pagemap_fops_ioctl;
 	wpu_leave();
 	return ret;
 }

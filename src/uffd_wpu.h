@@ -188,7 +188,8 @@ int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
 bool wpu_vma_wp_async(struct vm_area_struct *vma);
 
 /* scan.c */
-void wpu_scan_init(void);
+int wpu_scan_init(void);
+void wpu_scan_exit(void);
 long wpu_pagemap_scan(struct mm_struct *mm, unsigned long uarg);
 
 /* Call the function a wrapper replaces, at its resolved address. */
