@@ -136,6 +136,17 @@ for knob in enabled transparent; do
 done
 check stats-readonly "stats accepted a write" sh -c "! echo 1 >$SYS/stats 2>/dev/null"
 
+# --- an open pagemap file (it has the module's ioctl) keeps it loaded ------
+exec 3</proc/self/pagemap
+if rmmod uffd_wpu 2>/dev/null; then
+	fail pagemap-open-pins "rmmod succeeded while a pagemap file opened after insmod was open"
+	insmod "$KO"
+else
+	check pagemap-open-pins "module gone after a refused rmmod" \
+		grep -q '^uffd_wpu ' /proc/modules
+fi
+exec 3<&-
+
 # --- unload: nothing stays behind ----------------------------------------
 m=$(mark)
 if rmmod uffd_wpu; then
