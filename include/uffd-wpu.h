@@ -36,6 +36,9 @@ extern "C" {
 #ifndef UFFD_WPU_FEATURE_WP_UNPOPULATED
 #define UFFD_WPU_FEATURE_WP_UNPOPULATED	(1ULL << 13)
 #endif
+#ifndef UFFD_WPU_FEATURE_WP_ASYNC
+#define UFFD_WPU_FEATURE_WP_ASYNC	(1ULL << 15)	/* implies bit 13 */
+#endif
 #define UFFD_WPU_FEATURE_PAGEFAULT_FLAG_WP	(1ULL << 0)
 
 /* Module backends (same values as <linux/uffd-wpu.h>). */
@@ -132,14 +135,27 @@ int uffd_wpu_probe(struct uffd_wpu_probe *out);
 
 /*
  * Drop-in replacement for ioctl(uffd, UFFDIO_API) with api = UFFD_API.
- * With UFFD_WPU_FEATURE_WP_UNPOPULATED in features, gets it natively, from
- * the module transparently, or by opting the mm in first.  Returns 0 and
+ * With UFFD_WPU_FEATURE_WP_UNPOPULATED or UFFD_WPU_FEATURE_WP_ASYNC in
+ * features, gets them natively, from the module transparently, or by
+ * opting the mm in first.  Returns 0 and
  * stores the features the kernel returned in *out_features (if not NULL),
  * or -1 with errno set: EOPNOTSUPP when the feature cannot be had (the
  * userfaultfd is then left untouched: UFFDIO_API was not called on it),
  * else the errno of UFFDIO_API.
  */
 int uffd_wpu_api(int uffd, uint64_t features, uint64_t *out_features);
+
+/*
+ * PAGEMAP_SCAN (Linux 6.7; the module provides it on 5.7 - 6.3).  arg is a
+ * struct pm_scan_arg (from <linux/fs.h> 6.7+, or <linux/uffd-wpu.h>).
+ * With pagemap_fd >= 0 it is the ioctl on that /proc/PID/pagemap file; with
+ * pagemap_fd < 0 it scans the calling process, through /proc/self/pagemap
+ * or, where the module does not offer the ioctl to this process (transparent
+ * mode off, not opted in), through /dev/uffd-wpu.  Returns what PAGEMAP_SCAN
+ * returns (the number of page_region entries filled), or -1 with errno:
+ * PAGEMAP_SCAN's own errors, or EOPNOTSUPP where nobody offers it.
+ */
+long uffd_wpu_pagemap_scan(int pagemap_fd, void *arg);
 
 /* Opt the calling process's mm in / out through /dev/uffd-wpu. */
 int uffd_wpu_optin(void);

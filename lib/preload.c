@@ -136,8 +136,14 @@ __attribute__((visibility("default"))) int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 
-	if (req == UFFDIO_API && (api_features(arg) & UFFD_WPU_FEATURE_WP_UNPOPULATED))
-		prepare("UFFDIO_API asks for WP_UNPOPULATED");
+	if (req == UFFDIO_API) {
+		uint64_t want = api_features(arg);
+
+		if (want & UFFD_WPU_FEATURE_WP_ASYNC)
+			prepare("UFFDIO_API asks for WP_ASYNC");
+		else if (want & UFFD_WPU_FEATURE_WP_UNPOPULATED)
+			prepare("UFFDIO_API asks for WP_UNPOPULATED");
+	}
 	if (!f) {
 		errno = ENOSYS;
 		return -1;

@@ -41,6 +41,8 @@
 #endif
 
 #define BIT13		UFFD_WPU_FEATURE_WP_UNPOPULATED
+/* Bits the module can provide (bit 15, WP_ASYNC, implies bit 13). */
+#define MODULE_BITS	(UFFD_WPU_FEATURE_WP_UNPOPULATED | UFFD_WPU_FEATURE_WP_ASYNC)
 #define SYSFS_DIR	UFFD_WPU_SYSFS
 #define DEVICE		UFFD_WPU_DEVICE
 
@@ -534,20 +536,23 @@ UFFD_WPU_EXPORT int uffd_wpu_api(int uffd, uint64_t features,
 	if (fcntl(uffd, F_GETFD) < 0)
 		return fail(errno, UFFD_WPU_REASON_API_FAILED, errno, "UFFDIO_API: %s",
 			    errtext(errno, eb, sizeof(eb)));
-	if (features & BIT13) {
+	if (features & MODULE_BITS) {
 		prep = uffd_wpu__prepare(&opted);
 		if (prep == WPU_PREP_FAILED)
 			return -1;	/* errno EOPNOTSUPP, last error set */
 		if (prep == WPU_PREP_NO_MODULE && !query_features(&kf, &umo) &&
-		    !(kf & BIT13)) {
+		    (kf & features & MODULE_BITS) != (features & MODULE_BITS)) {
 			kernel_release(rel, sizeof(rel));
 			if (!(kf & UFFD_WPU_FEATURE_PAGEFAULT_FLAG_WP))
 				return fail(EOPNOTSUPP, UFFD_WPU_REASON_KERNEL_TOO_OLD, 0,
 					    "kernel %s has no userfaultfd write-protect (Linux 5.7+)",
 					    rel);
 			return fail(EOPNOTSUPP, UFFD_WPU_REASON_NO_MODULE, 0,
-				    "kernel %s has no native WP_UNPOPULATED (6.4+) and the uffd_wpu module is not loaded",
-				    rel);
+				    "kernel %s has no native %s (%s) and the uffd_wpu module is not loaded",
+				    rel, (features & ~kf & UFFD_WPU_FEATURE_WP_ASYNC) ?
+				    "WP_ASYNC" : "WP_UNPOPULATED",
+				    (features & ~kf & UFFD_WPU_FEATURE_WP_ASYNC) ?
+				    "6.7+" : "6.4+");
 		}
 		/* native, module granting, or no scratch userfaultfd: try */
 	}
@@ -557,7 +562,7 @@ UFFD_WPU_EXPORT int uffd_wpu_api(int uffd, uint64_t features,
 	 * refused UFFDIO_API leaves the context as it was, so opt in (only
 	 * if really needed now) and try once more.
 	 */
-	if (r == -EINVAL && (features & BIT13) && !opted &&
+	if (r == -EINVAL && (features & MODULE_BITS) && !opted &&
 	    uffd_wpu__prepare(&opted) == WPU_PREP_MODULE && opted)
 		r = do_api(uffd, features, out_features);
 	if (r)
@@ -565,6 +570,50 @@ UFFD_WPU_EXPORT int uffd_wpu_api(int uffd, uint64_t features,
 			    errtext(-r, eb, sizeof(eb)));
 	err_clear();
 	return 0;
+}
+
+/* ---- PAGEMAP_SCAN ------------------------------------------------------ */
+
+UFFD_WPU_EXPORT long uffd_wpu_pagemap_scan(int pagemap_fd, void *arg)
+{
+	int fd = pagemap_fd, dev, e;
+	char eb[64];
+	long r;
+
+	if (!arg)
+		return fail(EINVAL, UFFD_WPU_REASON_SYSTEM_ERROR, EINVAL,
+			    "uffd_wpu_pagemap_scan: NULL argument");
+	if (fd < 0) {
+		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail(errno, UFFD_WPU_REASON_SYSTEM_ERROR, errno,
+				    "cannot open /proc/self/pagemap: %s",
+				    errtext(errno, eb, sizeof(eb)));
+	}
+	r = ioctl(fd, PAGEMAP_SCAN, arg);
+	e = errno;
+	if (fd != pagemap_fd)
+		close(fd);
+	/* No native PAGEMAP_SCAN, and the module's is not offered to this mm. */
+	if (r < 0 && e == ENOTTY && pagemap_fd < 0) {
+		dev = open(DEVICE, O_RDONLY | O_CLOEXEC);
+		if (dev >= 0) {
+			r = ioctl(dev, UFFD_WPU_IOC_PAGEMAP_SCAN, arg);
+			e = errno;
+			close(dev);
+		}
+	}
+	if (r < 0) {
+		if (e == ENOTTY)
+			return fail(EOPNOTSUPP, sysfs_present() ?
+				    UFFD_WPU_REASON_SYSTEM_ERROR :
+				    UFFD_WPU_REASON_NO_MODULE, e,
+				    "PAGEMAP_SCAN: not offered by this kernel (6.7+) or by a uffd_wpu module");
+		return fail(e, UFFD_WPU_REASON_SYSTEM_ERROR, e, "PAGEMAP_SCAN: %s",
+			    errtext(e, eb, sizeof(eb)));
+	}
+	err_clear();
+	return r;
 }
 
 /* ---- status ------------------------------------------------------------ */

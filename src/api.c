@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * UFFDIO_API: let a userfaultfd context negotiate UFFD_FEATURE_WP_UNPOPULATED.
+ * UFFDIO_API: let a userfaultfd context negotiate UFFD_FEATURE_WP_UNPOPULATED
+ * (bit 13) and UFFD_FEATURE_WP_ASYNC (bit 15, which implies bit 13, as on
+ * 6.7+).
  *
- * Stock kernels reject bit 13 as unknown.  When the module grants it, the
- * bit is hidden from the original handler, which then does everything else
+ * Stock kernels reject both bits as unknown.  When the module grants them,
+ * the bits are hidden from the original handler, which then does everything else
  * exactly as before (other unknown bits, a second UFFDIO_API, EVENT_FORK
- * permission all fail as they always did), and is recorded in the context's
+ * permission all fail as they always did), and are recorded in the context's
  * own feature word afterwards.  That word is what fork (EVENT_FORK) copies
  * into a child's context, so inheritance needs no further work.
  */
@@ -113,8 +115,8 @@ static long wpu_api(struct file *file, unsigned long arg)
 {
 	struct uffdio_api __user *uapi = (struct uffdio_api __user *)arg;
 	struct wpu_uffd_ctx *ctx = file->private_data;
-	bool grant, want;
-	u64 features;
+	u64 features, want;
+	bool grant;
 	long ret;
 
 	grant = wpu_api_grants(ctx);
@@ -122,13 +124,15 @@ static long wpu_api(struct file *file, unsigned long arg)
 		return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl,
 				     wpu_api_ioctl, file, UFFDIO_API, arg);
 
-	want = features & WPU_FEATURE_WP_UNPOPULATED;
+	want = features & WPU_FEATURES;
+	if (want & WPU_FEATURE_WP_ASYNC)
+		want |= WPU_FEATURE_WP_UNPOPULATED;
 	if (want) {
 		/* The mm must pin the module before any hole can be protected. */
 		ret = wpu_track_mm(current->mm);
 		if (ret)
 			return ret;
-		features &= ~WPU_FEATURE_WP_UNPOPULATED;
+		features &= ~WPU_FEATURES;
 		if (put_user(features, &uapi->features))
 			return -EFAULT;
 	}
@@ -145,13 +149,13 @@ static long wpu_api(struct file *file, unsigned long arg)
 	if (want) {
 		if (!wpu_ctx_layout_ok(ctx, features))
 			return -EINVAL;
-		wpu_ctx_add_features(ctx, WPU_FEATURE_WP_UNPOPULATED);
+		wpu_ctx_add_features(ctx, want);
 		wpu_count(api_granted);
 	}
 
-	/* Advertise the bit the way a native kernel lists all it supports. */
+	/* Advertise the bits the way a native kernel lists all it supports. */
 	if (get_user(features, &uapi->features) ||
-	    put_user(features | WPU_FEATURE_WP_UNPOPULATED, &uapi->features))
+	    put_user(features | WPU_FEATURES, &uapi->features))
 		return -EFAULT;
 	return 0;
 }

@@ -151,6 +151,8 @@ static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a,
 	len += WPU_STAT(fault_collapse);
 	len += WPU_STAT(zap_dropped);
 	len += WPU_STAT(fork_tracked);
+	len += WPU_STAT(async_resolved);
+	len += WPU_STAT(scans);
 	return len;
 }
 
@@ -208,7 +210,7 @@ static u64 wpu_granted_features(struct mm_struct *mm)
 {
 	bool on = READ_ONCE(wpu_enabled) && READ_ONCE(wpu_transparent);
 
-	return on || wpu_mm_opted_in(mm) ? WPU_FEATURE_WP_UNPOPULATED : 0;
+	return on || wpu_mm_opted_in(mm) ? WPU_FEATURES : 0;
 }
 
 static long wpu_ioc_version(unsigned int cmd, void __user *uarg)
@@ -223,7 +225,7 @@ static long wpu_ioc_version(unsigned int cmd, void __user *uarg)
 	v.abi_major = UFFD_WPU_ABI_MAJOR;
 	v.abi_minor = UFFD_WPU_ABI_MINOR;
 	v.backend = wpu_backend;
-	v.features = WPU_FEATURE_WP_UNPOPULATED;
+	v.features = WPU_FEATURES;
 	strscpy(v.module_version, WPU_VERSION, sizeof(v.module_version));
 	return wpu_arg_out(uarg, &v, sizeof(v));
 }
@@ -235,7 +237,7 @@ static long wpu_ioc_opt(unsigned int cmd, void __user *uarg, bool in)
 
 	if (ret)
 		return ret;
-	if (o.flags || (o.features & ~WPU_FEATURE_WP_UNPOPULATED))
+	if (o.flags || (o.features & ~WPU_FEATURES))
 		return -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
@@ -290,6 +292,9 @@ static long wpu_dev_ioctl(struct file *file, unsigned int cmd,
 		return wpu_ioc_opt(cmd, uarg, false);
 	if (wpu_cmd_is(cmd, UFFD_WPU_IOC_STATUS))
 		return wpu_ioc_status(cmd, uarg);
+	/* The caller's own mm only: there is no way to name another. */
+	if (cmd == UFFD_WPU_IOC_PAGEMAP_SCAN)
+		return wpu_pagemap_scan(current->mm, arg);
 	return -ENOTTY;
 }
 

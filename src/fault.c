@@ -15,6 +15,8 @@
  *    copies a fresh zeroed page once the range is unprotected.  6.4+ maps a
  *    fresh page at once instead; what user space sees is the same, and no
  *    page has to be allocated and charged in here;
+ *  - a write in a WP_ASYNC context: the marker goes and the fault is
+ *    retried, which maps a fresh page (async.c);
  *  - VMA no longer uffd-wp: the marker is stale; drop it and retry.
  *
  * Everything else (real swap, migration, hwpoison, file markers) goes to the
@@ -95,6 +97,14 @@ static vm_fault_t wpu_fault_marker(struct vm_fault *vmf)
 		pte_unmap_unlock(pte, ptl);
 		wpu_count(fault_missing);
 		return wpu_handle_userfault(vmf, VM_UFFD_MISSING);
+	}
+
+	if ((vmf->flags & FAULT_FLAG_WRITE) && wpu_vma_wp_async(vma)) {
+		/* WP_ASYNC: the write may go on; the retry maps a fresh page. */
+		pte_clear(vma->vm_mm, vmf->address, pte);
+		pte_unmap_unlock(pte, ptl);
+		wpu_count(async_resolved);
+		return 0;
 	}
 
 	zero = pfn_pte(my_zero_pfn(vmf->address), vma->vm_page_prot);

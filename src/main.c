@@ -11,7 +11,7 @@
 
 #include "uffd_wpu.h"
 
-static struct wpu_hook *wpu_hooks[8];
+static struct wpu_hook *wpu_hooks[12];
 static unsigned int wpu_nr_hooks;
 
 static void wpu_add_hooks(struct wpu_hook *table, unsigned int n)
@@ -26,7 +26,9 @@ static int wpu_resolve_all(void)
 
 	ret = wpu_resolve(wpu_api_syms, wpu_api_nr_syms) ?:
 	      wpu_api_check_layout() ?:
-	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms);
+	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms) ?:
+	      wpu_resolve(wpu_async_syms, wpu_async_nr_syms) ?:
+	      wpu_resolve(wpu_scan_syms, wpu_scan_nr_syms);
 	if (!ret && wpu_markers())
 		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
 	if (!ret && WPU_RESET)
@@ -54,6 +56,8 @@ static void wpu_select_hooks(void)
 		wpu_add_hooks(wpu_reset_hooks, wpu_reset_nr_hooks);
 	if (WPU_PAGEMAP)
 		wpu_add_hooks(wpu_pagemap_hooks, wpu_pagemap_nr_hooks);
+	wpu_add_hooks(wpu_async_hooks, wpu_async_nr_hooks);
+	wpu_add_hooks(wpu_scan_hooks, wpu_scan_nr_hooks);
 	/* Last: granting the feature is what makes holes appear. */
 	wpu_add_hooks(wpu_api_hooks, wpu_api_nr_hooks);
 }
@@ -71,9 +75,12 @@ static int __init wpu_init(void)
 	ret = wpu_resolve_all();
 	if (ret)
 		return ret;
-	ret = wpu_track_init();
+	ret = wpu_scan_init();
 	if (ret)
 		return ret;
+	ret = wpu_track_init();
+	if (ret)
+		goto scan;
 	ret = wpu_ctl_init();
 	if (ret)
 		goto track;
@@ -90,6 +97,8 @@ ctl:
 	wpu_ctl_exit();
 track:
 	wpu_track_exit();
+scan:
+	wpu_scan_exit();
 	return ret;
 }
 
@@ -99,6 +108,7 @@ static void __exit wpu_exit(void)
 	wpu_hooks_quiesce();
 	wpu_ctl_exit();
 	wpu_track_exit();
+	wpu_scan_exit();
 	pr_info("unloaded\n");
 }
 

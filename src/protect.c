@@ -390,6 +390,40 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 	return ret;
 }
 
+/* --- PAGEMAP_SCAN with PM_SCAN_WP_MATCHING (scan.c) ---------------------- */
+
+/* Before a scan write-protects holes of @vma; may sleep. */
+int wpu_holes_prepare(struct vm_area_struct *vma)
+{
+	return wpu_vma_protects_holes(vma) ? wpu_prepare_vma(vma) : 0;
+}
+
+/* The entry that protects a none pte of @vma, if its holes are protected. */
+bool wpu_hole_entry(struct vm_area_struct *vma, unsigned long addr,
+		    pte_t *entry)
+{
+	if (!wpu_vma_protects_holes(vma))
+		return false;
+	*entry = wpu_hole_pte(vma, addr);
+	return true;
+}
+
+/* Protect a range of @vma that has no page table yet.  mmap_lock held. */
+int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
+			    unsigned long end)
+{
+	bool others = false;
+	long filled;
+
+	if (!wpu_vma_protects_holes(vma))
+		return 0;
+	filled = wpu_protect_holes(vma, addr, end, &others);
+	if (filled < 0)
+		return filled;
+	atomic64_add(filled, &wpu_stats.holes_protected);
+	return 0;
+}
+
 /*
  * Only protect requests (UFFDIO_WRITEPROTECT) leave the original, and with
  * the zero-page backend unprotect requests too.

@@ -10,6 +10,8 @@
  *   zap.c      MADV_DONTNEED drops anonymous markers (marker backend)
  *   reset.c    unregister/close clear uffd-wp (kernels before 6.0)
  *   pagemap.c  pagemap bit 57 (kernels before 5.19)
+ *   async.c    UFFD_FEATURE_WP_ASYNC: write faults resolved in the kernel
+ *   scan.c     PAGEMAP_SCAN on /proc/PID/pagemap
  *   track.c    per-mm state: opt-in, and the lifetime pin on the module
  *   ctl.c      /dev/uffd-wpu, /sys/kernel/uffd_wpu, module parameters
  */
@@ -26,6 +28,9 @@
 #define WPU_VERSION	"0.1.0"
 
 #define WPU_FEATURE_WP_UNPOPULATED	UFFD_WPU_FEATURE_WP_UNPOPULATED
+#define WPU_FEATURE_WP_ASYNC		UFFD_WPU_FEATURE_WP_ASYNC
+/* What the module can grant a context: async implies unpopulated. */
+#define WPU_FEATURES	(WPU_FEATURE_WP_UNPOPULATED | WPU_FEATURE_WP_ASYNC)
 
 enum wpu_backend {
 	WPU_BACKEND_MARKER = UFFD_WPU_BACKEND_MARKER,
@@ -64,6 +69,8 @@ struct wpu_stats {
 	atomic64_t fault_collapse;	/* khugepaged swap-in refused */
 	atomic64_t zap_dropped;		/* DONTNEED zaps told to drop markers */
 	atomic64_t fork_tracked;	/* fork children tracked (EVENT_FORK) */
+	atomic64_t async_resolved;	/* WP_ASYNC faults resolved in kernel */
+	atomic64_t scans;		/* PAGEMAP_SCAN calls */
 };
 
 extern struct wpu_stats wpu_stats;
@@ -119,6 +126,10 @@ extern struct wpu_hook wpu_pagemap_hooks[];
 extern const unsigned int wpu_pagemap_nr_hooks;
 extern struct wpu_hook wpu_reset_hooks[];
 extern const unsigned int wpu_reset_nr_hooks;
+extern struct wpu_hook wpu_async_hooks[];
+extern const unsigned int wpu_async_nr_hooks;
+extern struct wpu_hook wpu_scan_hooks[];
+extern const unsigned int wpu_scan_nr_hooks;
 
 /* reset.c (kernels that keep uffd-wp after unregister/close) */
 extern const struct wpu_sym wpu_reset_syms[];
@@ -129,6 +140,10 @@ extern const struct wpu_sym wpu_protect_syms[];
 extern const unsigned int wpu_protect_nr_syms;
 extern const struct wpu_sym wpu_fault_syms[];
 extern const unsigned int wpu_fault_nr_syms;
+extern const struct wpu_sym wpu_async_syms[];
+extern const unsigned int wpu_async_nr_syms;
+extern const struct wpu_sym wpu_scan_syms[];
+extern const unsigned int wpu_scan_nr_syms;
 
 /* track.c */
 int wpu_track_init(void);
@@ -163,6 +178,19 @@ void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 void wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end);
 void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg);
+int wpu_holes_prepare(struct vm_area_struct *vma);
+bool wpu_hole_entry(struct vm_area_struct *vma, unsigned long addr,
+		    pte_t *entry);
+int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
+			    unsigned long end);
+
+/* async.c */
+bool wpu_vma_wp_async(struct vm_area_struct *vma);
+
+/* scan.c */
+int wpu_scan_init(void);
+void wpu_scan_exit(void);
+long wpu_pagemap_scan(struct mm_struct *mm, unsigned long uarg);
 
 /* Call the function a wrapper replaces, at its resolved address. */
 #define WPU_CALL_ORIG(addr, wrapper, ...) \

@@ -11,6 +11,7 @@
 #include <linux/version.h>
 #include <linux/ftrace.h>
 #include <linux/mm.h>
+#include <linux/hugetlb.h>
 #include <linux/swap.h>		/* before swapops.h: MAX_SWAPFILES_SHIFT */
 #include <linux/swapops.h>
 #include <linux/userfaultfd_k.h>
@@ -201,6 +202,73 @@ static inline pte_t wpu_compat_marker_pte(void)
 static inline pte_t wpu_compat_marker_pte(void)
 {
 	return __pte(0);
+}
+#endif
+
+/* --- PAGEMAP_SCAN (scan.c) ----------------------------------------------- */
+
+/* Invalidating a THP pmd before changing it: the name the kernel has. */
+#ifdef WPU_HAVE_PMDP_INVALIDATE_AD
+#define WPU_PMDP_INVALIDATE	"pmdp_invalidate_ad"
+#else
+#define WPU_PMDP_INVALIDATE	"pmdp_invalidate"
+#endif
+
+/* A swap-type pte that carries uffd-wp: a swap entry's bit, or a marker. */
+static inline bool wpu_compat_swp_uffd_wp(pte_t pte)
+{
+#ifdef CONFIG_PTE_MARKER_UFFD_WP
+	return pte_swp_uffd_wp_any(pte);
+#else
+	return is_swap_pte(pte) && pte_swp_uffd_wp(pte);
+#endif
+}
+
+/* The page behind a migration (or device) entry, if the entry has one. */
+static inline struct page *wpu_compat_swp_page(swp_entry_t entry)
+{
+#ifdef WPU_HAVE_PFN_SWAP_ENTRY
+	return is_pfn_swap_entry(entry) ? pfn_swap_entry_to_page(entry) : NULL;
+#else
+	return is_migration_entry(entry) ? migration_entry_to_page(entry) : NULL;
+#endif
+}
+
+/*
+ * UFFDIO_WRITEPROTECT of file-backed (shmem, hugetlb) memory, which stock
+ * 5.19+ kernels do themselves: uffd_wp_range() exists from 6.0 on, and
+ * before 5.19 only anonymous memory can be write-protected at all.
+ */
+#ifdef WPU_KERNEL_RESETS_WP
+#define WPU_HAVE_UFFD_WP_RANGE	1
+#else
+#define WPU_HAVE_UFFD_WP_RANGE	0
+#endif
+typedef void wpu_uffd_wp_range_t(struct mm_struct *mm,
+				  struct vm_area_struct *vma,
+				  unsigned long start, unsigned long len,
+				  bool enable_wp);
+
+/* Before 5.19 hugetlb memory cannot be write-protected at all. */
+#ifdef WPU_HAVE_HUGETLB_WP
+static inline bool wpu_compat_huge_pte_uffd_wp(pte_t pte)
+{
+	return huge_pte_uffd_wp(pte);
+}
+
+static inline pte_t wpu_compat_huge_pte_clear_uffd_wp(pte_t pte)
+{
+	return huge_pte_clear_uffd_wp(pte);
+}
+#else
+static inline bool wpu_compat_huge_pte_uffd_wp(pte_t pte)
+{
+	return false;
+}
+
+static inline pte_t wpu_compat_huge_pte_clear_uffd_wp(pte_t pte)
+{
+	return pte;
 }
 #endif
 

@@ -56,9 +56,9 @@ fi
 
 case $WPU_KERNEL in
 5.10)	backend=zeropage
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release mremap_userfaultfd_prep pagemap_pmd_range" ;;
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release mremap_userfaultfd_prep pagemap_pmd_range handle_userfault pagemap_open" ;;
 *)	backend=marker
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single" ;;
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single handle_userfault pagemap_open" ;;
 esac
 nhooks=$(echo $hooks | wc -w)
 
@@ -135,6 +135,17 @@ for knob in enabled transparent; do
 	check "toggle-$knob" "round trip 1 -> 0 -> 1 or rejection of 'maybe' failed" test $ok = 1
 done
 check stats-readonly "stats accepted a write" sh -c "! echo 1 >$SYS/stats 2>/dev/null"
+
+# --- an open pagemap file (it has the module's ioctl) keeps it loaded ------
+exec 3</proc/self/pagemap
+if rmmod uffd_wpu 2>/dev/null; then
+	fail pagemap-open-pins "rmmod succeeded while a pagemap file opened after insmod was open"
+	insmod "$KO"
+else
+	check pagemap-open-pins "module gone after a refused rmmod" \
+		grep -q '^uffd_wpu ' /proc/modules
+fi
+exec 3<&-
 
 # --- unload: nothing stays behind ----------------------------------------
 m=$(mark)

@@ -591,6 +591,60 @@ static void t_other_users(void)
 	u_write_file(SYSCTL_UNPRIV, saved_unpriv);
 }
 
+/*
+ * uffd_wpu_pagemap_scan(): the calling process (-1) or a pagemap fd; where
+ * neither the kernel nor the module offers PAGEMAP_SCAN, EOPNOTSUPP.
+ */
+static void t_pagemap_scan(void)
+{
+	struct page_region v[8];
+	struct pm_scan_arg a;
+	char *p = map_anon(8 * PAGE);
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int offered;
+	long r;
+
+	if (!p || pm < 0) {
+		t_fail("pagemap-scan", "setup: %s", strerror(errno));
+		return;
+	}
+	p[2 * PAGE] = 1;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.start = (uintptr_t)p;
+	a.end = (uintptr_t)(p + 8 * PAGE);
+	a.vec = (uintptr_t)v;
+	a.vec_len = 8;
+	a.category_mask = PAGE_IS_PRESENT;
+	a.return_mask = PAGE_IS_PRESENT;
+	offered = ioctl(pm, PAGEMAP_SCAN, &a) >= 0 || is_module;
+	memset(v, 0, sizeof(v));
+	r = uffd_wpu_pagemap_scan(-1, &a);
+	if (offered)
+		T_CHECK("pagemap-scan-self", r == 1 &&
+			v[0].start == (uintptr_t)(p + 2 * PAGE) &&
+			v[0].end == (uintptr_t)(p + 3 * PAGE) &&
+			v[0].categories == PAGE_IS_PRESENT,
+			"r %ld errno %d, region [%#llx, %#llx)", r, errno,
+			(unsigned long long)v[0].start, (unsigned long long)v[0].end);
+	else
+		T_CHECK("pagemap-scan-unavailable", r == -1 && errno == EOPNOTSUPP,
+			"r %ld errno %d", r, errno);
+	if (offered) {
+		r = uffd_wpu_pagemap_scan(pm, &a);
+		T_CHECK("pagemap-scan-fd", r == 1, "r %ld errno %d", r, errno);
+		a.size = 8;
+		r = uffd_wpu_pagemap_scan(pm, &a);
+		T_CHECK("pagemap-scan-einval", r == -1 && errno == EINVAL,
+			"size 8: r %ld errno %d", r, errno);
+	}
+	r = uffd_wpu_pagemap_scan(-1, NULL);
+	T_CHECK("pagemap-scan-null", r == -1 && errno == EINVAL,
+		"NULL: r %ld errno %d", r, errno);
+	close(pm);
+	munmap(p, 8 * PAGE);
+}
+
 int main(void)
 {
 	struct uffd_wpu_probe p;
@@ -619,6 +673,7 @@ int main(void)
 	t_threads(&p);
 	t_status();
 	t_api_common(p.support != UFFD_WPU_UNAVAILABLE);
+	t_pagemap_scan();
 	if (!is_module) {
 		r = uffd_wpu_optin();
 		T_CHECK("optin-no-module", r == -1 && errno == ENODEV &&

@@ -840,4 +840,123 @@ static inline int access_and_watch(int uffd, void *addr, int kind, char val,
 	return n;
 }
 
+/* ---- PAGEMAP_SCAN (6.7+; the build host's 6.1 uapi headers lack it) ---- */
+
+/*
+ * The ioctl on /proc/PID/pagemap, its argument and output records, as in
+ * include/uapi/linux/fs.h of 6.7+.  Written from the documented ABI: the
+ * kernel checks size == sizeof(struct pm_scan_arg) (96 bytes).
+ */
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	uint64_t start;
+	uint64_t end;
+	uint64_t categories;
+};
+
+struct pm_scan_arg {
+	uint64_t size;			/* sizeof(struct pm_scan_arg) */
+	uint64_t flags;			/* PM_SCAN_* */
+	uint64_t start;			/* page aligned */
+	uint64_t end;
+	uint64_t walk_end;		/* out: where the walk stopped */
+	uint64_t vec;			/* struct page_region * */
+	uint64_t vec_len;
+	uint64_t max_pages;		/* 0: no limit */
+	uint64_t category_inverted;
+	uint64_t category_mask;
+	uint64_t category_anyof_mask;
+	uint64_t return_mask;
+};
+
+#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+#endif
+#ifndef PAGE_IS_WPALLOWED
+#define PAGE_IS_WPALLOWED	(1ULL << 0)
+#define PAGE_IS_WRITTEN		(1ULL << 1)
+#define PAGE_IS_FILE		(1ULL << 2)
+#define PAGE_IS_PRESENT		(1ULL << 3)
+#define PAGE_IS_SWAPPED		(1ULL << 4)
+#define PAGE_IS_PFNZERO		(1ULL << 5)
+#define PAGE_IS_HUGE		(1ULL << 6)
+#endif
+#ifndef PAGE_IS_SOFT_DIRTY
+#define PAGE_IS_SOFT_DIRTY	(1ULL << 7)
+#endif
+#ifndef PM_SCAN_WP_MATCHING
+#define PM_SCAN_WP_MATCHING	(1ULL << 0)
+#define PM_SCAN_CHECK_WPASYNC	(1ULL << 1)
+#endif
+
+/*
+ * One PAGEMAP_SCAN call on pagemap fd pmfd: the ioctl's return value (number
+ * of page_regions written to vec) or -errno; *walk_end (if not NULL) gets
+ * arg.walk_end.  max_pages 0 = no limit.
+ */
+static inline long pm_scan(int pmfd, const void *start, const void *end,
+			   uint64_t flags, struct page_region *vec,
+			   size_t vec_len, uint64_t max_pages,
+			   uint64_t category_mask, uint64_t return_mask,
+			   uint64_t *walk_end)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a), .flags = flags,
+		.start = (uintptr_t)start, .end = (uintptr_t)end,
+		.vec = (uintptr_t)vec, .vec_len = vec_len,
+		.max_pages = max_pages,
+		.category_mask = category_mask, .return_mask = return_mask,
+	};
+	long r = ioctl(pmfd, PAGEMAP_SCAN, &a);
+
+	if (walk_end)
+		*walk_end = a.walk_end;
+	return r < 0 ? -errno : r;
+}
+
+/* Open /proc/PID/pagemap (pid 0: self) read-only; fd or -errno. */
+static inline int pm_open(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/pagemap");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * kB of AnonHugePages of the mapping containing addr (/proc/self/smaps);
+ * -1 if it cannot be found.
+ */
+static inline long u_anon_huge_kb(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[256];
+	int in = 0;
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perm[8];
+		long v;
+
+		/* a mapping's header: "lo-hi perms offset dev inode [path]" */
+		if (sscanf(line, "%lx-%lx %7s ", &lo, &hi, perm) == 3) {
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1) {
+			kb = v;
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
 #endif /* UFFD_UTIL_H */

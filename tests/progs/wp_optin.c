@@ -412,6 +412,82 @@ static void t_nonroot(void)
 	T_CHECK("nonroot-status-opted-in", !(st & 16), "STATUS lacks OPTED_IN");
 }
 
+/* PAGEMAP_SCAN of 8 pages for PAGE_IS_PRESENT through fd, with cmd. */
+static long scan_present(int fd, unsigned long cmd, char *p,
+			 struct page_region *v)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a), .start = (uintptr_t)p,
+		.end = (uintptr_t)(p + 8 * PAGE), .vec = (uintptr_t)v,
+		.vec_len = 8, .category_mask = PAGE_IS_PRESENT,
+		.return_mask = PAGE_IS_PRESENT,
+	};
+
+	return ioctl(fd, cmd, &a);
+}
+
+static int two_present(long r, struct page_region *v, char *p)
+{
+	return r == 2 && v[0].start == (uintptr_t)(p + PAGE) &&
+	       v[0].end == (uintptr_t)(p + 2 * PAGE) &&
+	       v[1].start == (uintptr_t)(p + 5 * PAGE) &&
+	       v[1].end == (uintptr_t)(p + 6 * PAGE) &&
+	       v[0].categories == PAGE_IS_PRESENT &&
+	       v[1].categories == PAGE_IS_PRESENT;
+}
+
+/*
+ * PAGEMAP_SCAN with transparent mode off, in a fresh mm (a fork child:
+ * not opted in, no context): /proc/self/pagemap says ENOTTY as stock, the
+ * device scans the caller's own memory anyway, and after an opt-in the
+ * pagemap file (opened before it) answers too.
+ */
+static void t_pagemap_scan(void)
+{
+	int st = 0, bits = 0;
+	pid_t pid;
+
+	u_current = "pagemap-scan";
+	u_write_file(SYS_TRANSPARENT, "0");
+	pid = fork();
+	if (pid == 0) {
+		struct page_region v[8];
+		struct pm_scan_arg small = { .size = 8 };
+		char *p = map_anon(8 * PAGE);
+		int pm = open("/proc/self/pagemap", O_RDONLY);
+		long r;
+
+		if (!p || pm < 0)
+			_exit(0);
+		p[PAGE] = 1;
+		p[5 * PAGE] = 1;
+		r = scan_present(pm, PAGEMAP_SCAN, p, v);
+		if (r == -1 && errno == ENOTTY)
+			bits |= 1;
+		memset(v, 0, sizeof(v));
+		if (two_present(scan_present(dev, UFFD_WPU_IOC_PAGEMAP_SCAN, p, v), v, p))
+			bits |= 2;
+		if (ioctl(dev, UFFD_WPU_IOC_PAGEMAP_SCAN, &small) == -1 && errno == EINVAL)
+			bits |= 4;
+		memset(v, 0, sizeof(v));
+		if (!optin_cmd(UFFD_WPU_IOC_OPTIN, 0, 0) &&
+		    two_present(scan_present(pm, PAGEMAP_SCAN, p, v), v, p))
+			bits |= 8;
+		_exit(bits);
+	}
+	if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st))
+		bits = WEXITSTATUS(st);
+	u_write_file(SYS_TRANSPARENT, saved_transparent);
+	T_CHECK("pagemap-scan-not-offered", bits & 1,
+		"/proc/self/pagemap PAGEMAP_SCAN with transparent off, not opted in: want ENOTTY (child bits %#x)", bits);
+	T_CHECK("pagemap-scan-device", bits & 2,
+		"UFFD_WPU_IOC_PAGEMAP_SCAN: want the two present pages (child bits %#x)", bits);
+	T_CHECK("pagemap-scan-device-size", bits & 4,
+		"UFFD_WPU_IOC_PAGEMAP_SCAN with size 8: want EINVAL (child bits %#x)", bits);
+	T_CHECK("pagemap-scan-after-optin", bits & 8,
+		"pagemap PAGEMAP_SCAN after opt-in: want the two present pages (child bits %#x)", bits);
+}
+
 int main(void)
 {
 	t_prog = "wp_optin";
@@ -435,6 +511,7 @@ int main(void)
 	t_transparent_optin();
 	t_disabled();
 	t_nonroot();
+	t_pagemap_scan();
 	restore_sysfs();
 	return t_exit();
 }

@@ -10,6 +10,7 @@
 #   pagemap_ioctl           tools/testing/selftests/mm/pagemap_ioctl.c
 #   uffd-unit-tests-nouser  the same two, built for 5.10: UFFD_USER_MODE_ONLY
 #   uffd-stress-nouser      (5.11+) defined as 0, see "5.10 variant" below
+#   pagemap_ioctl-noexec    pagemap_ioctl for kernels before 6.3, see below
 #   VERSION                 the linux-source-6.12 version they come from
 #
 # Nothing of upstream's code is kept in this repository: the sources are
@@ -40,6 +41,12 @@
 # ours that includes <linux/userfaultfd.h> (include-guarded) and redefines
 # UFFD_USER_MODE_ONLY as 0; no source file is changed.
 #
+# Before-6.3 variant of pagemap_ioctl: it creates its memfds with
+# MFD_NOEXEC_SEAL (6.3+), which older memfd_create(2) rejects with EINVAL
+# and the test bails out half-way ("uffd-test creation failed 22").  The flag
+# only seals the exec bits and has nothing to do with what is tested; the
+# -noexec binary is compiled with `-include noexec.h`, which defines it as 0.
+#
 # Environment: UFFD_WPU_CACHE, CC (default gcc-12).
 set -euo pipefail
 
@@ -67,6 +74,7 @@ SUBTREES=(
 )
 TESTS=(uffd-unit-tests uffd-stress pagemap_ioctl)
 NOUSER=(uffd-unit-tests uffd-stress)
+NOEXEC=(pagemap_ioctl)
 
 now() { echo "${EPOCHREALTIME/./}"; }
 T0=$(now)
@@ -96,7 +104,8 @@ install_out() {
 	cp "$C"/bin/* "$OUTDIR/"
 	echo "$ver" >"$OUTDIR/VERSION"
 	log "upstream selftests of linux-source-6.12 $ver ($1, $(took)) in $OUTDIR:"
-	(cd "$OUTDIR" && for f in "${TESTS[@]}" "${NOUSER[@]/%/-nouser}"; do
+	(cd "$OUTDIR" && for f in "${TESTS[@]}" "${NOUSER[@]/%/-nouser}" \
+		"${NOEXEC[@]/%/-noexec}"; do
 		if LC_ALL=C readelf -l "$f" | grep -q 'program interpreter'; then
 			die "$f: dynamically linked"
 		fi
@@ -138,6 +147,9 @@ log "building from ${deb##*/} into $C (log: $C/build.log)"
 	printf '%s\n' '/* uffd-wpu: 5.10 variant, see tests/upstream/build.sh */' \
 		'#include <linux/userfaultfd.h>' '#undef UFFD_USER_MODE_ONLY' \
 		'#define UFFD_USER_MODE_ONLY 0' >"$W/nouser.h"
+	printf '%s\n' '/* uffd-wpu: before-6.3 variant, see tests/upstream/build.sh */' \
+		'#include <linux/memfd.h>' '#undef MFD_NOEXEC_SEAL' \
+		'#define MFD_NOEXEC_SEAL 0' >"$W/noexec.h"
 } >"$L" 2>&1 || { cat "$L" >&2; die "extract/headers failed (log above)"; }
 
 MM=$W/src/tools/testing/selftests/mm
@@ -164,6 +176,10 @@ done
 for t in "${NOUSER[@]}"; do
 	build "$t" "$t-nouser" -include "$W/nouser.h" >>"$L" 2>&1 ||
 		{ tail -n 40 "$L" >&2; die "$t-nouser: build failed"; }
+done
+for t in "${NOEXEC[@]}"; do
+	build "$t" "$t-noexec" -include "$W/noexec.h" >>"$L" 2>&1 ||
+		{ tail -n 40 "$L" >&2; die "$t-noexec: build failed"; }
 done
 echo "== built in $(took)" >>"$L"
 

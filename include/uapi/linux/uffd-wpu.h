@@ -25,7 +25,7 @@
 #define UFFD_WPU_SYSFS		"/sys/kernel/uffd_wpu"
 
 #define UFFD_WPU_ABI_MAJOR	1
-#define UFFD_WPU_ABI_MINOR	0
+#define UFFD_WPU_ABI_MINOR	1
 
 /* Userfaultfd feature bits this ABI speaks about (values as upstream). */
 #define UFFD_WPU_FEATURE_WP_UNPOPULATED	(1ULL << 13)
@@ -79,5 +79,55 @@ struct uffd_wpu_status {
 #define UFFD_WPU_IOC_OPTIN	_IOW(UFFD_WPU_IOC_MAGIC, 0x01, struct uffd_wpu_optin)
 #define UFFD_WPU_IOC_OPTOUT	_IOW(UFFD_WPU_IOC_MAGIC, 0x02, struct uffd_wpu_optin)
 #define UFFD_WPU_IOC_STATUS	_IOWR(UFFD_WPU_IOC_MAGIC, 0x03, struct uffd_wpu_status)
+
+/*
+ * PAGEMAP_SCAN on the caller's own mm, for programs that prefer the device
+ * to /proc/self/pagemap.  The argument is struct pm_scan_arg (below), whose
+ * own 'size' field (a __u64) is checked as PAGEMAP_SCAN checks it; results,
+ * return value and errors are those of PAGEMAP_SCAN.
+ */
+#define UFFD_WPU_IOC_PAGEMAP_SCAN _IOWR(UFFD_WPU_IOC_MAGIC, 0x04, struct pm_scan_arg)
+
+/*
+ * The PAGEMAP_SCAN ioctl of /proc/PID/pagemap (Linux 6.7), which the module
+ * provides on older kernels.  Kernel headers older than 6.7 lack it; the
+ * names and values below are the upstream ABI (include/uapi/linux/fs.h).
+ */
+#ifndef PAGEMAP_SCAN
+#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+
+#define PAGE_IS_WPALLOWED	(1 << 0)	/* uffd-wp async VMA */
+#define PAGE_IS_WRITTEN		(1 << 1)	/* not write-protected */
+#define PAGE_IS_FILE		(1 << 2)	/* page cache page */
+#define PAGE_IS_PRESENT		(1 << 3)
+#define PAGE_IS_SWAPPED		(1 << 4)	/* swap, migration or marker */
+#define PAGE_IS_PFNZERO		(1 << 5)	/* the (huge) zero page */
+#define PAGE_IS_HUGE		(1 << 6)	/* THP or hugetlb mapping */
+#define PAGE_IS_SOFT_DIRTY	(1 << 7)
+
+struct page_region {
+	__u64 start;		/* first byte */
+	__u64 end;		/* first byte after */
+	__u64 categories;	/* PAGE_IS_*, restricted to return_mask */
+};
+
+#define PM_SCAN_WP_MATCHING	(1 << 0)	/* write-protect what matched */
+#define PM_SCAN_CHECK_WPASYNC	(1 << 1)	/* EPERM on a non-async VMA */
+
+struct pm_scan_arg {
+	__u64 size;		/* sizeof(struct pm_scan_arg) */
+	__u64 flags;		/* PM_SCAN_* */
+	__u64 start;		/* page aligned */
+	__u64 end;
+	__u64 walk_end;		/* out: where the scan stopped */
+	__u64 vec;		/* struct page_region [vec_len] */
+	__u64 vec_len;
+	__u64 max_pages;	/* 0: no limit */
+	__u64 category_inverted;	/* categories that match when clear */
+	__u64 category_mask;	/* all of these must match */
+	__u64 category_anyof_mask;	/* one of these must match */
+	__u64 return_mask;	/* categories reported in vec */
+};
+#endif /* PAGEMAP_SCAN */
 
 #endif /* _UAPI_LINUX_UFFD_WPU_H */
