@@ -26,7 +26,14 @@ static int wpu_resolve_all(void)
 
 	ret = wpu_resolve(wpu_api_syms, wpu_api_nr_syms) ?:
 	      wpu_api_check_layout() ?:
-	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms);
+	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms) ?:
+	      wpu_resolve(wpu_huge_syms, wpu_huge_nr_syms);
+	if (!ret) {
+		ret = wpu_parse_huge_holes();
+		if (ret)
+			pr_err("huge_holes=%s is not available on %s; refusing to load\n",
+			       wpu_huge_holes_param_name(), wpu_kernel_release());
+	}
 	if (!ret && wpu_markers())
 		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
 	if (!ret && WPU_RESET)
@@ -82,9 +89,10 @@ static int __init wpu_init(void)
 	ret = wpu_hooks_attach(wpu_hooks, wpu_nr_hooks);
 	if (ret)
 		goto ctl;
-	pr_info("%s backend on %s: %u hooks attached, WP_UNPOPULATED %s\n",
+	pr_info("%s backend on %s: %u hooks attached, WP_UNPOPULATED %s, huge holes %s\n",
 		wpu_backend_name(), wpu_kernel_release(), wpu_nr_hooks,
-		wpu_enabled ? "enabled" : "disabled");
+		wpu_enabled ? "enabled" : "disabled",
+		wpu_huge_holes ? "on" : "off");
 	return 0;
 ctl:
 	wpu_ctl_exit();
