@@ -175,7 +175,8 @@ int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 
 /* --- huge holes that stop being whole, or stop being protected ---------- */
 
-static pmd_t *wpu_pmd_lookup(struct mm_struct *mm, unsigned long addr)
+/* The pmd of @addr if there is a page-table page for it; no allocation. */
+pmd_t *wpu_pmd_lookup(struct mm_struct *mm, unsigned long addr)
 {
 	pgd_t *pgd = pgd_offset(mm, addr);
 	p4d_t *p4d;
@@ -197,8 +198,8 @@ static pmd_t *wpu_pmd_lookup(struct mm_struct *mm, unsigned long addr)
  * table of 512 protected holes, the deposited table.  A hole read since the
  * caller looked stays as it is: stock code handles read huge zero pages.
  */
-static void wpu_huge_hole_release(struct vm_area_struct *vma, pmd_t *pmd,
-				  unsigned long haddr, bool whole)
+static void wpu_huge_hole_put(struct vm_area_struct *vma, pmd_t *pmd,
+			      unsigned long haddr, bool whole)
 {
 	typeof(pgtable_trans_huge_withdraw) *withdraw = (void *)wpu_withdraw_fn;
 	typeof(__mmu_notifier_invalidate_range_start) *mn_start;
@@ -250,11 +251,26 @@ unlock:
 }
 
 /*
- * Turn the unread huge holes of [addr, end) into what 6.4+ has there: none
- * where a whole one is covered and !@keep (unprotect, unregister), 512
- * protected holes otherwise (part of one unprotected; MISSING registered
- * over them).  mmap_lock held.
+ * If @pmdval (of @pmd, for [addr, next) within one pmd) is an unread huge
+ * hole, turn it into what 6.4+ has there: none where the whole 2 MiB is
+ * covered and !@keep (unprotect, unregister, zap), 512 protected holes
+ * otherwise (part of it unprotected or zapped; MISSING registered over it;
+ * UFFDIO_COPY into it).  Returns whether it was one.  mmap_lock held.
  */
+bool wpu_huge_hole_release(struct vm_area_struct *vma, pmd_t *pmd,
+			   pmd_t pmdval, unsigned long addr, unsigned long next,
+			   bool keep)
+{
+	unsigned long haddr = addr & HPAGE_PMD_MASK;
+
+	if (!wpu_huge_holes_seen() || !wpu_is_unread_huge_hole(pmdval))
+		return false;
+	wpu_huge_hole_put(vma, pmd, haddr, !keep && addr == haddr &&
+			  next == haddr + HPAGE_PMD_SIZE);
+	return true;
+}
+
+/* wpu_huge_hole_release() over a range. */
 void wpu_huge_holes_release(struct vm_area_struct *vma, unsigned long addr,
 			    unsigned long end, bool keep)
 {
@@ -264,15 +280,12 @@ void wpu_huge_holes_release(struct vm_area_struct *vma, unsigned long addr,
 	if (!wpu_huge_holes_seen())
 		return;
 	for (; addr < end; addr = next) {
-		unsigned long haddr = addr & HPAGE_PMD_MASK;
 		pmd_t *pmd;
 
 		next = pmd_addr_end(addr, end);
 		pmd = wpu_pmd_lookup(mm, addr);
-		if (!pmd || !wpu_is_unread_huge_hole(READ_ONCE(*pmd)))
-			continue;
-		wpu_huge_hole_release(vma, pmd, haddr, !keep && addr == haddr &&
-				      next == haddr + HPAGE_PMD_SIZE);
-		cond_resched();
+		if (pmd && wpu_huge_hole_release(vma, pmd, READ_ONCE(*pmd),
+						 addr, next, keep))
+			cond_resched();
 	}
 }

@@ -229,17 +229,27 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 
 /* --- zero-page backend: holes that stop being protected ------------------ */
 
+/*
+ * Is there an unread hole in this page table?  *others is set when the
+ * part scanned held anything else that is not none.
+ */
 static bool wpu_table_has_unread_holes(pte_t *pte, unsigned long addr,
-				       unsigned long end)
+				       unsigned long end, bool *others)
 {
-	for (; addr < end; addr += PAGE_SIZE, pte++)
-		if (wpu_is_unread_hole(READ_ONCE(*pte)))
+	for (; addr < end; addr += PAGE_SIZE, pte++) {
+		pte_t v = READ_ONCE(*pte);
+
+		if (wpu_is_unread_hole(v))
 			return true;
+		if (!pte_none(v))
+			*others = true;
+	}
 	return false;
 }
 
+/* Clear the unread holes of one page table; *others as above. */
 static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
-			    unsigned long addr, unsigned long end)
+			    unsigned long addr, unsigned long end, bool *others)
 {
 	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_flush_tlb_fn;
 	typeof(__mmu_notifier_invalidate_range_start) *mn_start;
@@ -263,11 +273,16 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
 	for (pte = start_pte; a < end; a += PAGE_SIZE, pte++) {
 		pte_t old;
 
-		if (!wpu_is_unread_hole(*pte))
+		if (!wpu_is_unread_hole(*pte)) {
+			if (!pte_none(*pte))
+				*others = true;
 			continue;
+		}
 		old = ptep_get_and_clear(mm, a, pte);
-		if (pte_young(old))	/* read just now: it stays */
+		if (pte_young(old)) {	/* read just now: it stays */
 			set_pte_at(mm, a, pte, old);
+			*others = true;
+		}
 	}
 	pte_unmap_unlock(start_pte, ptl);
 	/* No TLB caches a translation whose accessed bit is clear: belt and braces. */
@@ -280,44 +295,49 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
  * The zero-page backend's holes outlive their protection: after unprotect,
  * unregister or close, or when MISSING is registered over them, a hole that
  * nobody read is "none" again on 6.4+ (not resident, a MISSING fault on the
- * next access).  Turn such holes back into none ptes.  mmap_lock held.
+ * next access).  Turn such holes back into none ptes, and unread huge holes
+ * (any backend) back into none pmds.  mmap_lock held.
+ *
+ * Returns false when the range held nothing else (it is all none now), so
+ * that an unprotect has nothing left for the original to do: the same
+ * ordering argument as for protect holds, a fault cannot make a protected
+ * entry appear.
  */
-void wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
+bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	bool others = false;
 	unsigned long next;
 
-	wpu_huge_holes_release(vma, addr, end, false);
-	if (wpu_markers())
-		return;
+	if (wpu_markers() && !wpu_huge_holes_seen())
+		return true;
 	for (; addr < end; addr = next) {
-		pgd_t *pgd = pgd_offset(mm, addr);
-		p4d_t *p4d;
-		pud_t *pud;
 		pmd_t *pmd, pmdval;
 		pte_t *pte;
 
 		next = pmd_addr_end(addr, end);
-		if (pgd_none(*pgd))
+		pmd = wpu_pmd_lookup(mm, addr);
+		if (!pmd)
 			continue;
-		p4d = p4d_offset(pgd, addr);
-		if (p4d_none(*p4d))
-			continue;
-		pud = pud_offset(p4d, addr);
-		if (pud_none(*pud) || !pud_present(*pud) || pud_trans_huge(*pud))
-			continue;
-		pmd = pmd_offset(pud, addr);
 		pmdval = READ_ONCE(*pmd);
-		if (pmd_none(pmdval) || !pmd_present(pmdval) ||
-		    pmd_trans_huge(pmdval) || pmd_devmap(pmdval) || pmd_bad(pmdval))
+		if (wpu_huge_hole_release(vma, pmd, pmdval, addr, next, false))
+			pmdval = READ_ONCE(*pmd);
+		if (pmd_none(pmdval))
 			continue;
+		if (wpu_markers() || !pmd_present(pmdval) ||
+		    pmd_trans_huge(pmdval) || pmd_devmap(pmdval) ||
+		    pmd_bad(pmdval)) {
+			others = true;	/* markers, THPs: the original's */
+			continue;
+		}
 		pte = pte_offset_map(pmd, addr);
-		if (wpu_table_has_unread_holes(pte, addr, next))
-			wpu_clear_table(vma, pmd, addr, next);
+		if (wpu_table_has_unread_holes(pte, addr, next, &others))
+			wpu_clear_table(vma, pmd, addr, next, &others);
 		pte_unmap(pte);
 		cond_resched();
 	}
+	return others;
 }
 
 /*
@@ -416,7 +436,7 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 
 	wpu_enter();
 	if ((cp_flags & MM_CP_UFFD_WP_RESOLVE) && wpu_vma_protects_holes(vma)) {
-		wpu_clear_holes(vma, start, end);
+		others = wpu_clear_holes(vma, start, end);
 	} else if ((cp_flags & MM_CP_UFFD_WP) && wpu_vma_protects_holes(vma)) {
 		long filled;
 

@@ -166,7 +166,7 @@ void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 
 /* protect.c */
 pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr);
-void wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
+bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end);
 void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg);
 void wpu_before_copy(struct wpu_uffd_ctx *ctx, unsigned long arg);
@@ -178,6 +178,10 @@ bool wpu_huge_available(void);
 bool wpu_huge_holes_seen(void);
 bool wpu_is_huge_zero_pmd(pmd_t pmd);
 bool wpu_huge_eligible(struct vm_area_struct *vma);
+pmd_t *wpu_pmd_lookup(struct mm_struct *mm, unsigned long addr);
+bool wpu_huge_hole_release(struct vm_area_struct *vma, pmd_t *pmd,
+			   pmd_t pmdval, unsigned long addr, unsigned long next,
+			   bool keep);
 int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 			  unsigned long haddr, pgtable_t *table);
 void wpu_huge_free_table(struct mm_struct *mm, pgtable_t table);
