@@ -156,6 +156,9 @@ int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 		return 0;
 	entry = pmd_mkhuge(mk_pmd(zero, vma->vm_page_prot));
 	entry = pmd_mkuffd_wp(pmd_wrprotect(pmd_mkold(entry)));
+	/* Before the first one is visible: unprotect and zap look for them. */
+	if (!READ_ONCE(wpu_huge_used))
+		WRITE_ONCE(wpu_huge_used, true);
 
 	ptl = pmd_lock(mm, pmd);
 	if (!pmd_none(*pmd)) {
@@ -168,8 +171,6 @@ int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 	spin_unlock(ptl);
 	*table = NULL;
 	wpu_count(huge_holes);
-	if (!READ_ONCE(wpu_huge_used))
-		WRITE_ONCE(wpu_huge_used, true);
 	return 1;
 }
 
