@@ -190,8 +190,10 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 	} else if (cmd == UFFDIO_WRITEPROTECT) {
 		ret = wpu_writeprotect(file, arg);
 	} else {
-		if (cmd == UFFDIO_REGISTER)	/* zero-page backend */
+		if (cmd == UFFDIO_REGISTER)	/* zero-page, huge holes */
 			wpu_before_register(file->private_data, arg);
+		else if (cmd == UFFDIO_COPY)	/* huge holes */
+			wpu_before_copy(file->private_data, arg);
 		else if (WPU_RESET)	/* UFFDIO_UNREGISTER (reset.c) */
 			wpu_reset_unregister(file, arg);
 		ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
@@ -202,21 +204,24 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 }
 
 /*
- * Only UFFDIO_API, and with the zero-page backend UFFDIO_REGISTER (and
- * UFFDIO_UNREGISTER where reset.c is needed), leave the original: every
- * other command never sees us.
+ * Only UFFDIO_API, UFFDIO_WRITEPROTECT of contexts that protect holes
+ * (and their UFFDIO_COPY once huge holes exist), UFFDIO_REGISTER with the
+ * zero-page backend or huge holes, and UFFDIO_UNREGISTER where reset.c is
+ * needed, leave the original: every other command never sees us.
  */
 static bool wpu_api_wants(struct pt_regs *regs)
 {
 	unsigned int cmd = regs_get_kernel_argument(regs, 1);
 
-	if (cmd == UFFDIO_WRITEPROTECT) {
+	if (cmd == UFFDIO_WRITEPROTECT ||
+	    (cmd == UFFDIO_COPY && wpu_huge_holes_seen())) {
 		struct file *file = (void *)regs_get_kernel_argument(regs, 0);
 
 		return wpu_ctx_protects_holes(file->private_data);
 	}
 	return cmd == UFFDIO_API ||
-	       (!wpu_markers() && cmd == UFFDIO_REGISTER) ||
+	       (cmd == UFFDIO_REGISTER &&
+		(!wpu_markers() || wpu_huge_holes_seen())) ||
 	       (WPU_RESET && cmd == UFFDIO_UNREGISTER);
 }
 

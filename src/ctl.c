@@ -29,6 +29,12 @@ static char *wpu_backend_param = "auto";
 module_param_named(backend, wpu_backend_param, charp, 0444);
 MODULE_PARM_DESC(backend, "auto, marker (5.19+) or zeropage");
 
+static char *wpu_huge_holes_param = "auto";
+module_param_named(huge_holes, wpu_huge_holes_param, charp, 0444);
+MODULE_PARM_DESC(huge_holes, "auto, on or off: protect a whole empty 2 MiB of a THP-eligible VMA with one huge zero pmd (also /sys/kernel/uffd_wpu/huge_holes)");
+
+bool wpu_huge_holes;
+
 char *wpu_require_symbol;
 module_param_named(require_symbol, wpu_require_symbol, charp, 0444);
 MODULE_PARM_DESC(require_symbol, "Testing: one more symbol that must resolve, or the load fails");
@@ -58,6 +64,29 @@ int wpu_parse_backend(void)
 	else
 		return -EINVAL;
 	return 0;
+}
+
+/* After the symbols of hugehole.c are resolved. */
+int wpu_parse_huge_holes(void)
+{
+	bool avail = wpu_huge_available();
+
+	if (!strcmp(wpu_huge_holes_param, "auto"))
+		wpu_huge_holes = WPU_HUGE_HOLES_AUTO && avail;
+	else if (!strcmp(wpu_huge_holes_param, "off"))
+		wpu_huge_holes = false;
+	else if (!strcmp(wpu_huge_holes_param, "on") && avail)
+		wpu_huge_holes = true;
+	else if (!strcmp(wpu_huge_holes_param, "on"))
+		return -EOPNOTSUPP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *wpu_huge_holes_param_name(void)
+{
+	return wpu_huge_holes_param;
 }
 
 const char *wpu_backend_param_name(void)
@@ -112,6 +141,27 @@ static ssize_t transparent_store(struct kobject *k, struct kobj_attribute *a,
 	return wpu_store_bool(buf, count, &wpu_transparent);
 }
 
+static ssize_t huge_holes_show(struct kobject *k, struct kobj_attribute *a,
+			       char *buf)
+{
+	return wpu_show_bool(buf, READ_ONCE(wpu_huge_holes));
+}
+
+/* Holes already protected at pmd level stay so when this is switched off. */
+static ssize_t huge_holes_store(struct kobject *k, struct kobj_attribute *a,
+				const char *buf, size_t count)
+{
+	bool val;
+	int ret = kstrtobool(buf, &val);
+
+	if (ret)
+		return ret;
+	if (val && !wpu_huge_available())
+		return -EOPNOTSUPP;
+	WRITE_ONCE(wpu_huge_holes, val);
+	return count;
+}
+
 static ssize_t backend_show(struct kobject *k, struct kobj_attribute *a,
 			    char *buf)
 {
@@ -144,6 +194,7 @@ static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a,
 	len += WPU_STAT(api_granted);
 	len += WPU_STAT(protect_calls);
 	len += WPU_STAT(holes_protected);
+	len += WPU_STAT(huge_holes);
 	len += WPU_STAT(protect_enomem);
 	len += WPU_STAT(fault_read);
 	len += WPU_STAT(fault_missing);
@@ -158,6 +209,7 @@ static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a,
 
 static struct kobj_attribute wpu_attr_enabled = __ATTR_RW(enabled);
 static struct kobj_attribute wpu_attr_transparent = __ATTR_RW(transparent);
+static struct kobj_attribute wpu_attr_huge_holes = __ATTR_RW(huge_holes);
 static struct kobj_attribute wpu_attr_backend = __ATTR_RO(backend);
 static struct kobj_attribute wpu_attr_version = __ATTR_RO(version);
 static struct kobj_attribute wpu_attr_hooks = __ATTR_RO(hooks);
@@ -166,6 +218,7 @@ static struct kobj_attribute wpu_attr_stats = __ATTR_RO(stats);
 static struct attribute *wpu_attrs[] = {
 	&wpu_attr_enabled.attr,
 	&wpu_attr_transparent.attr,
+	&wpu_attr_huge_holes.attr,
 	&wpu_attr_backend.attr,
 	&wpu_attr_version.attr,
 	&wpu_attr_hooks.attr,

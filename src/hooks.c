@@ -107,7 +107,9 @@ int wpu_resolve(const struct wpu_sym *syms, unsigned int n)
 	}
 	for (i = 0; i < n; i++) {
 		ret = wpu_lookup(syms[i].name, syms[i].addr, syms[i].data);
-		if (!ret || (ret == -ENOENT && syms[i].optional))
+		/* An optional symbol that is missing or sealed stays 0. */
+		if (!ret || ((ret == -ENOENT || ret == -ENOEXEC) &&
+			     syms[i].optional))
 			continue;
 		if (ret == -ENOEXEC)
 			pr_err("%s has a sealed ENDBR (IBT) on %s; refusing to load\n",

@@ -28,7 +28,14 @@ static int wpu_resolve_all(void)
 	      wpu_api_check_layout() ?:
 	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms) ?:
 	      wpu_resolve(wpu_async_syms, wpu_async_nr_syms) ?:
-	      wpu_resolve(wpu_scan_syms, wpu_scan_nr_syms);
+	      wpu_resolve(wpu_scan_syms, wpu_scan_nr_syms) ?:
+	      wpu_resolve(wpu_huge_syms, wpu_huge_nr_syms);
+	if (!ret) {
+		ret = wpu_parse_huge_holes();
+		if (ret)
+			pr_err("huge_holes=%s is not available on %s; refusing to load\n",
+			       wpu_huge_holes_param_name(), wpu_kernel_release());
+	}
 	if (!ret && wpu_markers())
 		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
 	if (!ret && WPU_RESET)
@@ -89,9 +96,10 @@ static int __init wpu_init(void)
 	ret = wpu_hooks_attach(wpu_hooks, wpu_nr_hooks);
 	if (ret)
 		goto ctl;
-	pr_info("%s backend on %s: %u hooks attached, WP_UNPOPULATED %s\n",
+	pr_info("%s backend on %s: %u hooks attached, WP_UNPOPULATED %s, huge holes %s\n",
 		wpu_backend_name(), wpu_kernel_release(), wpu_nr_hooks,
-		wpu_enabled ? "enabled" : "disabled");
+		wpu_enabled ? "enabled" : "disabled",
+		wpu_huge_holes ? "on" : "off");
 	return 0;
 ctl:
 	wpu_ctl_exit();

@@ -88,7 +88,7 @@ static int wpu_pte_alloc(struct mm_struct *mm, pmd_t *pmd)
 
 /* --- the protected-hole entry ------------------------------------------- */
 
-static pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr)
+pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr)
 {
 	pte_t pte;
 
@@ -154,7 +154,9 @@ static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 {
 	typeof(__split_huge_pmd) *split = (void *)wpu_split_huge_pmd_fn;
 
-	if (wpu_markers() || !pmd_trans_huge(pmdval))
+	/* The huge zero page never migrates: huge holes stay huge. */
+	if (wpu_markers() || !pmd_trans_huge(pmdval) ||
+	    wpu_is_huge_zero_pmd(pmdval))
 		return false;
 	split(vma, pmd, addr & HPAGE_PMD_MASK, false, NULL);
 	return true;
@@ -171,7 +173,9 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 {
 	/* One zero page on x86 and one vm_page_prot: the same entry throughout. */
 	pte_t hole = wpu_hole_pte(vma, addr);
+	bool huge = wpu_huge_eligible(vma);
 	struct mm_struct *mm = vma->vm_mm;
+	pgtable_t table = NULL;		/* for the next huge hole */
 	unsigned long next;
 	long filled = 0;
 
@@ -179,11 +183,33 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 		pmd_t *pmd, pmdval;
 
 		next = pmd_addr_end(addr, end);
-		if (atomic_dec_if_positive(&wpu_fail_protect) >= 0)
-			return -ENOMEM;		/* fault injection (tests) */
+		if (atomic_dec_if_positive(&wpu_fail_protect) >= 0) {
+			filled = -ENOMEM;	/* fault injection (tests) */
+			break;
+		}
 		pmd = wpu_pmd_alloc(mm, addr);
-		if (!pmd || wpu_pte_alloc(mm, pmd))
-			return -ENOMEM;
+		if (!pmd) {
+			filled = -ENOMEM;
+			break;
+		}
+		/* A whole empty 2 MiB: one protected huge zero pmd (hugehole.c). */
+		if (huge && !(addr & ~HPAGE_PMD_MASK) &&
+		    next - addr == HPAGE_PMD_SIZE && pmd_none(READ_ONCE(*pmd))) {
+			int ret = wpu_huge_hole_install(vma, pmd, addr, &table);
+
+			if (ret < 0) {
+				filled = ret;
+				break;
+			}
+			if (ret) {
+				filled += HPAGE_PMD_NR;
+				continue;
+			}
+		}
+		if (wpu_pte_alloc(mm, pmd)) {
+			filled = -ENOMEM;
+			break;
+		}
 
 		pmdval = READ_ONCE(*pmd);
 		if (wpu_split_thp(vma, pmd, pmdval, addr))
@@ -197,22 +223,33 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 		filled += wpu_fill_table(vma, pmd, addr, next, hole, others);
 		cond_resched();
 	}
+	wpu_huge_free_table(mm, table);
 	return filled;
 }
 
 /* --- zero-page backend: holes that stop being protected ------------------ */
 
+/*
+ * Is there an unread hole in this page table?  *others is set when the
+ * part scanned held anything else that is not none.
+ */
 static bool wpu_table_has_unread_holes(pte_t *pte, unsigned long addr,
-				       unsigned long end)
+				       unsigned long end, bool *others)
 {
-	for (; addr < end; addr += PAGE_SIZE, pte++)
-		if (wpu_is_unread_hole(READ_ONCE(*pte)))
+	for (; addr < end; addr += PAGE_SIZE, pte++) {
+		pte_t v = READ_ONCE(*pte);
+
+		if (wpu_is_unread_hole(v))
 			return true;
+		if (!pte_none(v))
+			*others = true;
+	}
 	return false;
 }
 
+/* Clear the unread holes of one page table; *others as above. */
 static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
-			    unsigned long addr, unsigned long end)
+			    unsigned long addr, unsigned long end, bool *others)
 {
 	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_flush_tlb_fn;
 	typeof(__mmu_notifier_invalidate_range_start) *mn_start;
@@ -236,11 +273,16 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
 	for (pte = start_pte; a < end; a += PAGE_SIZE, pte++) {
 		pte_t old;
 
-		if (!wpu_is_unread_hole(*pte))
+		if (!wpu_is_unread_hole(*pte)) {
+			if (!pte_none(*pte))
+				*others = true;
 			continue;
+		}
 		old = ptep_get_and_clear(mm, a, pte);
-		if (pte_young(old))	/* read just now: it stays */
+		if (pte_young(old)) {	/* read just now: it stays */
 			set_pte_at(mm, a, pte, old);
+			*others = true;
+		}
 	}
 	pte_unmap_unlock(start_pte, ptl);
 	/* No TLB caches a translation whose accessed bit is clear: belt and braces. */
@@ -253,74 +295,105 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
  * The zero-page backend's holes outlive their protection: after unprotect,
  * unregister or close, or when MISSING is registered over them, a hole that
  * nobody read is "none" again on 6.4+ (not resident, a MISSING fault on the
- * next access).  Turn such holes back into none ptes.  mmap_lock held.
+ * next access).  Turn such holes back into none ptes, and unread huge holes
+ * (any backend) back into none pmds.  mmap_lock held.
+ *
+ * Returns false when the range held nothing else (it is all none now), so
+ * that an unprotect has nothing left for the original to do: the same
+ * ordering argument as for protect holds, a fault cannot make a protected
+ * entry appear.
  */
-void wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
+bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	bool others = false;
 	unsigned long next;
 
-	if (wpu_markers())
-		return;
+	if (wpu_markers() && !wpu_huge_holes_seen())
+		return true;
 	for (; addr < end; addr = next) {
-		pgd_t *pgd = pgd_offset(mm, addr);
-		p4d_t *p4d;
-		pud_t *pud;
 		pmd_t *pmd, pmdval;
 		pte_t *pte;
 
 		next = pmd_addr_end(addr, end);
-		if (pgd_none(*pgd))
+		pmd = wpu_pmd_lookup(mm, addr);
+		if (!pmd)
 			continue;
-		p4d = p4d_offset(pgd, addr);
-		if (p4d_none(*p4d))
-			continue;
-		pud = pud_offset(p4d, addr);
-		if (pud_none(*pud) || !pud_present(*pud) || pud_trans_huge(*pud))
-			continue;
-		pmd = pmd_offset(pud, addr);
 		pmdval = READ_ONCE(*pmd);
-		if (pmd_none(pmdval) || !pmd_present(pmdval) ||
-		    pmd_trans_huge(pmdval) || pmd_devmap(pmdval) || pmd_bad(pmdval))
+		if (wpu_huge_hole_release(vma, pmd, pmdval, addr, next, false))
+			pmdval = READ_ONCE(*pmd);
+		if (pmd_none(pmdval))
 			continue;
+		if (wpu_markers() || !pmd_present(pmdval) ||
+		    pmd_trans_huge(pmdval) || pmd_devmap(pmdval) ||
+		    pmd_bad(pmdval)) {
+			others = true;	/* markers, THPs: the original's */
+			continue;
+		}
 		pte = pte_offset_map(pmd, addr);
-		if (wpu_table_has_unread_holes(pte, addr, next))
-			wpu_clear_table(vma, pmd, addr, next);
+		if (wpu_table_has_unread_holes(pte, addr, next, &others))
+			wpu_clear_table(vma, pmd, addr, next, &others);
 		pte_unmap(pte);
 		cond_resched();
 	}
+	return others;
 }
 
 /*
- * UFFDIO_REGISTER adding MISSING over protected holes (zero-page backend):
- * on 6.4+ the next access to such a hole is a MISSING fault, so the holes
- * must be none again first.  Runs before the original, with no lock held.
+ * UFFDIO_REGISTER adding MISSING over protected holes: on 6.4+ the next
+ * access to such a hole is a MISSING fault, so zero-page holes must be none
+ * again first, and huge holes (any backend) must stop satisfying reads.
+ * UFFDIO_COPY onto a protected hole: 6.4+ replaces the marker, and stock
+ * refuses a huge pmd (EEXIST), so huge holes become 512 holes first.
+ * Both run before the original, with no lock held.
  */
-void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg)
+static void wpu_before_fill(struct wpu_uffd_ctx *ctx, unsigned long start,
+			    unsigned long len, bool missing)
 {
-	struct uffdio_register __user *ureg = (void __user *)arg;
 	struct mm_struct *mm = ctx->mm;
 	struct vm_area_struct *vma;
-	struct uffdio_register reg;
-	unsigned long start, end;
+	unsigned long end = start + len;
 
-	if (wpu_markers() || copy_from_user(&reg, ureg, sizeof(reg)) ||
-	    !(reg.mode & UFFDIO_REGISTER_MODE_MISSING))
-		return;
-	start = reg.range.start;
-	end = start + reg.range.len;
 	if (end <= start || end > TASK_SIZE || !mmget_not_zero(mm))
 		return;	/* the original rejects bad ranges */
 	mmap_read_lock(mm);
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = find_vma(mm, vma->vm_end)) {
-		if (wpu_compat_vma_ctx(vma) == ctx && wpu_vma_protects_holes(vma))
-			wpu_clear_holes(vma, max(start, vma->vm_start),
-					min(end, vma->vm_end));
+		unsigned long s = max(start, vma->vm_start);
+		unsigned long e = min(end, vma->vm_end);
+
+		if (wpu_compat_vma_ctx(vma) != ctx || !wpu_vma_protects_holes(vma))
+			continue;
+		wpu_huge_holes_release(vma, s, e, true);
+		if (missing && !wpu_markers())
+			wpu_clear_holes(vma, s, e);
 	}
 	mmap_read_unlock(mm);
 	mmput(mm);
+}
+
+void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg)
+{
+	struct uffdio_register __user *ureg = (void __user *)arg;
+	struct uffdio_register reg;
+
+	if ((wpu_markers() && !wpu_huge_holes_seen()) ||
+	    copy_from_user(&reg, ureg, sizeof(reg)) ||
+	    !(reg.mode & UFFDIO_REGISTER_MODE_MISSING))
+		return;
+	wpu_before_fill(ctx, reg.range.start, reg.range.len, true);
+}
+
+void wpu_before_copy(struct wpu_uffd_ctx *ctx, unsigned long arg)
+{
+	struct uffdio_copy __user *ucopy = (void __user *)arg;
+	struct uffdio_copy copy;
+
+	if (!wpu_huge_holes_seen() ||
+	    copy_from_user(&copy, ucopy, sizeof(copy)))
+		return;
+	wpu_before_fill(ctx, copy.dst, copy.len, false);
 }
 
 static bool wpu_vma_protects_holes(struct vm_area_struct *vma)
@@ -363,7 +436,7 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 
 	wpu_enter();
 	if ((cp_flags & MM_CP_UFFD_WP_RESOLVE) && wpu_vma_protects_holes(vma)) {
-		wpu_clear_holes(vma, start, end);
+		others = wpu_clear_holes(vma, start, end);
 	} else if ((cp_flags & MM_CP_UFFD_WP) && wpu_vma_protects_holes(vma)) {
 		long filled;
 
@@ -426,14 +499,15 @@ int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * Only protect requests (UFFDIO_WRITEPROTECT) leave the original, and with
- * the zero-page backend unprotect requests too.
+ * the zero-page backend (or once huge holes exist) unprotect requests too.
  */
 static bool wpu_cp_wants(struct pt_regs *regs)
 {
 	unsigned long flags = regs_get_kernel_argument(regs, WPU_CP_ARG_FLAGS);
 
 	return (flags & MM_CP_UFFD_WP) ||
-	       (!wpu_markers() && (flags & MM_CP_UFFD_WP_RESOLVE));
+	       ((!wpu_markers() || wpu_huge_holes_seen()) &&
+		(flags & MM_CP_UFFD_WP_RESOLVE));
 }
 
 struct wpu_hook wpu_protect_hooks[] = {

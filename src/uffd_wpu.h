@@ -6,6 +6,7 @@
  *   hooks.c    symbol resolution and the ftrace redirect machinery
  *   api.c      UFFDIO_API: granting UFFD_FEATURE_WP_UNPOPULATED
  *   protect.c  UFFDIO_WRITEPROTECT: protecting holes (both backends)
+ *   hugehole.c protecting a whole empty 2 MiB with one huge zero pmd
  *   fault.c    faults on anonymous uffd-wp pte markers (marker backend)
  *   zap.c      MADV_DONTNEED drops anonymous markers (marker backend)
  *   reset.c    unregister/close clear uffd-wp (kernels before 6.0)
@@ -40,6 +41,7 @@ enum wpu_backend {
 /* ctl.c: knobs (module parameters, also under /sys/kernel/uffd_wpu) */
 extern bool wpu_enabled;
 extern bool wpu_transparent;
+extern bool wpu_huge_holes;
 extern enum wpu_backend wpu_backend;
 extern char *wpu_require_symbol;
 extern char *wpu_require_traceable;
@@ -52,6 +54,8 @@ static inline bool wpu_markers(void)
 }
 
 int wpu_parse_backend(void);
+int wpu_parse_huge_holes(void);
+const char *wpu_huge_holes_param_name(void);
 const char *wpu_backend_name(void);
 const char *wpu_backend_param_name(void);
 int wpu_ctl_init(void);
@@ -62,6 +66,7 @@ struct wpu_stats {
 	atomic64_t api_granted;		/* UFFDIO_API calls that got bit 13 */
 	atomic64_t protect_calls;	/* protect passes over opted-in ranges */
 	atomic64_t holes_protected;	/* none ptes turned into protected holes */
+	atomic64_t huge_holes;		/* none pmds turned into huge holes */
 	atomic64_t protect_enomem;	/* passes stopped by page-table ENOMEM */
 	atomic64_t fault_read;		/* marker faults resolved to zero page */
 	atomic64_t fault_missing;	/* marker faults sent as MISSING */
@@ -175,7 +180,8 @@ bool wpu_ctx_protects_holes(struct wpu_uffd_ctx *ctx);
 void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 
 /* protect.c */
-void wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
+pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr);
+bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end);
 void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg);
 int wpu_holes_prepare(struct vm_area_struct *vma);
@@ -183,6 +189,24 @@ bool wpu_hole_entry(struct vm_area_struct *vma, unsigned long addr,
 		    pte_t *entry);
 int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
 			    unsigned long end);
+void wpu_before_copy(struct wpu_uffd_ctx *ctx, unsigned long arg);
+
+/* hugehole.c */
+extern const struct wpu_sym wpu_huge_syms[];
+extern const unsigned int wpu_huge_nr_syms;
+bool wpu_huge_available(void);
+bool wpu_huge_holes_seen(void);
+bool wpu_is_huge_zero_pmd(pmd_t pmd);
+bool wpu_huge_eligible(struct vm_area_struct *vma);
+pmd_t *wpu_pmd_lookup(struct mm_struct *mm, unsigned long addr);
+bool wpu_huge_hole_release(struct vm_area_struct *vma, pmd_t *pmd,
+			   pmd_t pmdval, unsigned long addr, unsigned long next,
+			   bool keep);
+int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
+			  unsigned long haddr, pgtable_t *table);
+void wpu_huge_free_table(struct mm_struct *mm, pgtable_t table);
+void wpu_huge_holes_release(struct vm_area_struct *vma, unsigned long addr,
+			    unsigned long end, bool keep);
 
 /* async.c */
 bool wpu_vma_wp_async(struct vm_area_struct *vma);

@@ -27,6 +27,8 @@ static void wpu_zap_page_range_single(struct vm_area_struct *vma,
 {
 	wpu_enter();
 	wpu_count(zap_dropped);
+	/* Huge holes partly zapped: as 512 markers, of which some are dropped. */
+	wpu_huge_holes_release(vma, address, address + size, false);
 	WPU_CALL_ORIG(wpu_orig_zap_page_range_single, wpu_zap_page_range_single,
 		      vma, address, size, (struct zap_details *)&wpu_drop_markers);
 	wpu_leave();

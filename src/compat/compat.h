@@ -272,4 +272,47 @@ static inline pte_t wpu_compat_huge_pte_clear_uffd_wp(pte_t pte)
 }
 #endif
 
+/* --- huge holes: is a VMA THP-eligible for a page fault? ----------------- */
+
+/*
+ * What the fault path asks before it maps a huge zero page: 6.1 calls
+ * hugepage_vma_check(vma, vm_flags, smaps=false, in_pf=true,
+ * enforce_sysfs=true); 5.10 inlines __transparent_hugepage_enabled(),
+ * whose out-of-line twin is transparent_hugepage_active().  Neither is
+ * exported: @fn is the address resolved by name (WPU_THP_VMA_SYM).
+ */
+#ifdef WPU_HAVE_HUGEPAGE_VMA_CHECK
+#define WPU_THP_VMA_SYM	"hugepage_vma_check"
+static inline bool wpu_compat_thp_vma(unsigned long fn,
+				      struct vm_area_struct *vma)
+{
+	typeof(hugepage_vma_check) *check = (void *)fn;
+
+	return check(vma, vma->vm_flags, false, true, true);
+}
+#elif defined(WPU_HAVE_THP_ACTIVE)
+#define WPU_THP_VMA_SYM	"transparent_hugepage_active"
+static inline bool wpu_compat_thp_vma(unsigned long fn,
+				      struct vm_area_struct *vma)
+{
+	typeof(transparent_hugepage_active) *active = (void *)fn;
+
+	return active(vma);
+}
+#else
+/* 6.4+ (native.c only) or unknown: no huge holes. */
+#define WPU_THP_VMA_SYM	"wpu_no_thp_vma_check"
+static inline bool wpu_compat_thp_vma(unsigned long fn,
+				      struct vm_area_struct *vma)
+{
+	return false;
+}
+#endif
+
+/*
+ * huge_holes=auto: on where every semantic test and the upstream selftests
+ * pass with it (docs/benchmarks.md, tests/progs/wp_hugehole.c).
+ */
+#define WPU_HUGE_HOLES_AUTO	1
+
 #endif /* WPU_COMPAT_H */

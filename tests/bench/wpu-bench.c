@@ -337,7 +337,7 @@ static void touch(char *p, unsigned long long size)
 /* ---- 1. protect an empty range ------------------------------------------ */
 
 enum method { M_PLAIN, M_PREREAD, M_POPULATE, M_WPU, M_WPU_ZP, M_NR };
-static const char *const method_names[M_NR] = {
+static const char *method_names[M_NR] = {
 	"plain", "preread", "populate", "wpu", "wpu-zp",
 };
 
@@ -785,6 +785,7 @@ static void usage(int status)
 	fprintf(status ? stderr : stdout,
 "usage: wpu-bench [--kernel NAME] [--thp never|always|both] [--sizes LIST]\n"
 "                 [--methods LIST] [--reps N] [--big-reps N] [--quiet]\n"
+"                 [--wpu-name NAME]\n"
 "  --kernel NAME  name in the BENCH lines (default: major.minor of uname -r)\n"
 "  --thp MODE     THP per range (MADV_NOHUGEPAGE / MADV_HUGEPAGE); default both\n"
 "  --sizes LIST   comma-separated, e.g. 64M,256M,1G,4G,10G (default 64M,256M,1G)\n"
@@ -796,6 +797,8 @@ static void usage(int status)
 "  --big-reps N   runs of preread/populate above 1G (default: --reps; under\n"
 "                 emulation 10G page by page takes a minute)\n"
 "  --quiet        no tables, only BENCH lines\n"
+"  --wpu-name N   report method wpu as N (e.g. wpu-pte: module with\n"
+"                 huge_holes off, compared in the same boot)\n"
 "access (16M) is per page; unprotect/fork use the largest of --sizes up to 1G;\n"
 "other uses 64M.  With wpu-zp but not wpu, access/unprotect/fork measure only\n"
 "the wpu-zp cases.\n");
@@ -805,6 +808,7 @@ static void usage(int status)
 int main(int argc, char **argv)
 {
 	static char kbuf[sizeof(((struct utsname *)0)->release)];
+	const char *wpu_name = NULL;
 	const char *thp_arg = "both", *sizes_arg = "64M,256M,1G", *methods_arg = "all";
 	unsigned long long sizes[16], ops_size = 0;
 	int nsizes = 0, want[M_NR] = { 0 };
@@ -838,6 +842,8 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(a, "--big-reps"))
 			big_reps = atoi(argv[++i]);
+		else if (!strcmp(a, "--wpu-name"))
+			wpu_name = argv[++i];
 		else
 			usage(2);
 	}
@@ -902,6 +908,8 @@ int main(int argc, char **argv)
 
 	if (want[M_WPU_ZP] && !want[M_WPU])
 		wpu_m = M_WPU_ZP;
+	if (wpu_name)
+		method_names[M_WPU] = wpu_name;
 	probe();
 	uname(&u);
 	read_file("/sys/kernel/mm/transparent_hugepage/enabled", thp_sys,
