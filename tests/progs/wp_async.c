@@ -289,6 +289,19 @@ static void t_thp(void)
 		p[i * PAGE] = (char)i;
 	kb = u_anon_huge_kb(p);
 	if (kb < 2048) {
+		/* memory fragmented by earlier tests: compact it, try once more */
+		munmap(p, HPAGE);
+		u_write_file("/proc/sys/vm/compact_memory", "1");
+		p = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+		if (!p) {
+			t_fail("thp", "mmap: %s", strerror(errno));
+			return;
+		}
+		for (i = 0; i < NP; i++)
+			p[i * PAGE] = (char)i;
+		kb = u_anon_huge_kb(p);
+	}
+	if (kb < 2048) {
 		t_skip("thp", "no THP in the region (AnonHugePages %ld kB)", kb);
 		close(uffd);
 		munmap(p, HPAGE);
