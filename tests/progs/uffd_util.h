@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <linux/userfaultfd.h>
 
 #include "t.h"
@@ -838,6 +839,28 @@ static inline int access_and_watch(int uffd, void *addr, int kind, char val,
 	if (tid)
 		*tid = a.tid;
 	return n;
+}
+
+/* Wait for a child, at most timeout_ms; kill it on timeout. -1 if killed. */
+static inline int u_wait_child(pid_t pid, int timeout_ms)
+{
+	long long end = u_now_ms() + timeout_ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -1;
+		if (u_now_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		u_sleep_ms(5);
+	}
 }
 
 /* ---- PAGEMAP_SCAN (6.7+; the build host's 6.1 uapi headers lack it) ---- */
