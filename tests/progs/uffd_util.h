@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <linux/userfaultfd.h>
 
 #include "t.h"
@@ -840,53 +841,32 @@ static inline int access_and_watch(int uffd, void *addr, int kind, char val,
 	return n;
 }
 
+/* Wait for a child, at most timeout_ms; kill it on timeout. -1 if killed. */
+static inline int u_wait_child(pid_t pid, int timeout_ms)
+{
+	long long end = u_now_ms() + timeout_ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -1;
+		if (u_now_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		u_sleep_ms(5);
+	}
+}
+
 /* ---- PAGEMAP_SCAN (6.7+; the build host's 6.1 uapi headers lack it) ---- */
 
-/*
- * The ioctl on /proc/PID/pagemap, its argument and output records, as in
- * include/uapi/linux/fs.h of 6.7+.  Written from the documented ABI: the
- * kernel checks size == sizeof(struct pm_scan_arg) (96 bytes).
- */
-#ifndef PAGEMAP_SCAN
-struct page_region {
-	uint64_t start;
-	uint64_t end;
-	uint64_t categories;
-};
-
-struct pm_scan_arg {
-	uint64_t size;			/* sizeof(struct pm_scan_arg) */
-	uint64_t flags;			/* PM_SCAN_* */
-	uint64_t start;			/* page aligned */
-	uint64_t end;
-	uint64_t walk_end;		/* out: where the walk stopped */
-	uint64_t vec;			/* struct page_region * */
-	uint64_t vec_len;
-	uint64_t max_pages;		/* 0: no limit */
-	uint64_t category_inverted;
-	uint64_t category_mask;
-	uint64_t category_anyof_mask;
-	uint64_t return_mask;
-};
-
-#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
-#endif
-#ifndef PAGE_IS_WPALLOWED
-#define PAGE_IS_WPALLOWED	(1ULL << 0)
-#define PAGE_IS_WRITTEN		(1ULL << 1)
-#define PAGE_IS_FILE		(1ULL << 2)
-#define PAGE_IS_PRESENT		(1ULL << 3)
-#define PAGE_IS_SWAPPED		(1ULL << 4)
-#define PAGE_IS_PFNZERO		(1ULL << 5)
-#define PAGE_IS_HUGE		(1ULL << 6)
-#endif
-#ifndef PAGE_IS_SOFT_DIRTY
-#define PAGE_IS_SOFT_DIRTY	(1ULL << 7)
-#endif
-#ifndef PM_SCAN_WP_MATCHING
-#define PM_SCAN_WP_MATCHING	(1ULL << 0)
-#define PM_SCAN_CHECK_WPASYNC	(1ULL << 1)
-#endif
+/* struct pm_scan_arg, page_region, PAGE_IS_*, PM_SCAN_*: pre-6.7 fallbacks. */
+#include <linux/uffd-wpu.h>
 
 /*
  * One PAGEMAP_SCAN call on pagemap fd pmfd: the ioctl's return value (number

@@ -289,6 +289,19 @@ static void t_thp(void)
 		p[i * PAGE] = (char)i;
 	kb = u_anon_huge_kb(p);
 	if (kb < 2048) {
+		/* memory fragmented by earlier tests: compact it, try once more */
+		munmap(p, HPAGE);
+		u_write_file("/proc/sys/vm/compact_memory", "1");
+		p = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+		if (!p) {
+			t_fail("thp", "mmap: %s", strerror(errno));
+			return;
+		}
+		for (i = 0; i < NP; i++)
+			p[i * PAGE] = (char)i;
+		kb = u_anon_huge_kb(p);
+	}
+	if (kb < 2048) {
 		t_skip("thp", "no THP in the region (AnonHugePages %ld kB)", kb);
 		close(uffd);
 		munmap(p, HPAGE);
@@ -392,28 +405,6 @@ static void t_sync_and_async(void)
 	ax_del(&sy);
 }
 
-/* Wait for a child, at most timeout_ms; kill it on timeout. -1 if killed. */
-static int wait_child(pid_t pid, int timeout_ms)
-{
-	long long end = u_now_ms() + timeout_ms;
-	int st;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0)
-			return -1;
-		if (u_now_ms() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			return -1;
-		}
-		u_sleep_ms(5);
-	}
-}
-
 static void t_fork(void)
 {
 	enum { N = 4 };
@@ -454,7 +445,7 @@ static void t_fork(void)
 		t_fail("fork", "fork: %s", strerror(errno));
 		return;
 	}
-	code = wait_child(pid, 30000);
+	code = u_wait_child(pid, 30000);
 	T_CHECK("fork-child-writes-complete", code >= 0 && code < 64,
 		"child %s (status %d)", code < 0 ? "hung and was killed" : "died", code);
 	if (!env.pm_uffd_wp)
@@ -579,7 +570,7 @@ static void t_fork_event(void)
 		t_fail("fork-event-child", "fork: %s", strerror(errno));
 		return;
 	}
-	code = wait_child(t.pid, 30000);
+	code = u_wait_child(t.pid, 30000);
 	T_CHECK("fork-event-child-writes-complete", code >= 0 && code < 64,
 		"child %s (status %d)", code < 0 ? "hung and was killed" : "died", code);
 	if (!env.pm_uffd_wp) {

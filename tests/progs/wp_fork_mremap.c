@@ -26,28 +26,6 @@ static struct u_env env;
 /* One check: pagemap bit 57 of @addr is @want_wp (SKIP without bit 57). */
 #define pm_check(name, addr, want_wp) u_pm_check(&env, name, addr, want_wp)
 
-/* Wait for a child, at most timeout_ms; kill it on timeout. -1 if killed. */
-static int wait_child(pid_t pid, int timeout_ms)
-{
-	long long end = u_now_ms() + timeout_ms;
-	int st;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0)
-			return -1;
-		if (u_now_ms() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			return -1;
-		}
-		u_sleep_ms(5);
-	}
-}
-
 /* Child-side bits (exit code). */
 enum {
 	C_PM_HOLE = 1,		/* hole's bit 57 not as expected */
@@ -132,7 +110,7 @@ static void t_fork_plain(void)
 		t_fail("fork-plain", "fork: %s", strerror(errno));
 		return;
 	}
-	code = wait_child(pid, 20000);
+	code = u_wait_child(pid, 20000);
 	t_pass("fork-plain");
 	report_child("fork-plain", code, 0);
 	n = uffd_read_msg(uffd, &m, 200);
@@ -200,7 +178,7 @@ static void t_fork_event(void)
 		"%d FORK events, %d others (%s)", nfork, nother, nother ? buf : "");
 	if (cfd < 0) {
 		kill(pid, SIGKILL);
-		wait_child(pid, 5000);
+		u_wait_child(pid, 5000);
 		uh_stop(&h);
 		return;
 	}
@@ -224,7 +202,7 @@ static void t_fork_event(void)
 	/* anything else unblocks too, so a failure can't hang the child */
 	while (uffd_read_msg(cfd, &m, 100) == 1)
 		uffd_wp(cfd, (void *)(uintptr_t)(m.arg.pagefault.address & ~(PAGE - 1)), PAGE, 0);
-	code = wait_child(pid, 20000);
+	code = u_wait_child(pid, 20000);
 	report_child("fork-event", code, 1);
 	T_CHECK("fork-event-parent-no-fault", uh_count(&h) == 1,
 		"parent uffd got %d messages", uh_count(&h));

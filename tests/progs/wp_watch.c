@@ -863,6 +863,18 @@ static void t_categories(void)
 	}
 	memset(h, 1, HPAGE);
 	kb = u_anon_huge_kb(h);
+	if (kb < 2048) {	/* fragmented: compact, try once more */
+		munmap(h, HPAGE);
+		u_write_file("/proc/sys/vm/compact_memory", "1");
+		h = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+		if (!h) {
+			t_fail("category-huge", "mmap: %s", strerror(errno));
+			close(fd);
+			return;
+		}
+		memset(h, 1, HPAGE);
+		kb = u_anon_huge_kb(h);
+	}
 	if (kb < 2048 || uffd_register_wp(fd, h, HPAGE)) {
 		t_skip("category-huge", "no THP (AnonHugePages %ld kB)", kb);
 	} else {
@@ -1006,6 +1018,18 @@ static void t_thp_partial(void)
 	}
 	memset(h, 3, HPAGE);
 	kb = u_anon_huge_kb(h);
+	if (kb < 2048) {	/* fragmented: compact, try once more */
+		munmap(h, HPAGE);
+		u_write_file("/proc/sys/vm/compact_memory", "1");
+		h = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+		if (!h) {
+			t_fail("thp-partial", "mmap: %s", strerror(errno));
+			close(fd);
+			return;
+		}
+		memset(h, 3, HPAGE);
+		kb = u_anon_huge_kb(h);
+	}
 	if (kb < 2048 || uffd_register_wp(fd, h, HPAGE)) {
 		t_skip("thp-partial", "no THP (AnonHugePages %ld kB)", kb);
 		goto out;
