@@ -127,8 +127,9 @@ else
 	hooks0=$(cat "$SYS/hooks" 2>/dev/null)
 	if [ $MOD = 1 ]; then
 		# A process that keeps a WP_UNPOPULATED context (and protected
-		# holes) for the whole phase: the module must stay pinned.
-		"$SNAP" --size 8 --rounds 1000000 --writers 1 --seed 7 >"$W/pinner.out" 2>&1 &
+		# holes) for the whole phase: the module must stay pinned.  No
+		# watchdog: the phase may take more than an hour (debug kernel).
+		"$SNAP" --size 8 --rounds 1000000 --writers 1 --watchdog 0 --seed 7 >"$W/pinner.out" 2>&1 &
 		PINNER=$!
 		i=0
 		while [ "$(tracked)" = 0 ] && [ $i -lt 100 ]; do usleep 50000; i=$((i + 1)); done
@@ -160,7 +161,7 @@ else
 		# with protected holes and writers blocked in faults.  It never
 		# finishes by itself (100000 rounds); killed only once, so a
 		# reaped pid is never signalled again.
-		"$SNAP" --size 8 --rounds 100000 --chaos --api-retry 1000 --seed $((3000 + l)) >"$W/k$l.out" 2>&1 &
+		"$SNAP" --size 8 --rounds 100000 --chaos --api-retry 1000 --watchdog 0 --seed $((3000 + l)) >"$W/k$l.out" 2>&1 &
 		pk=$!
 		ticks=0
 		# rmmod while they run: refused, and nothing may change
@@ -188,6 +189,10 @@ else
 	if [ $MOD = 1 ]; then
 		touch "$W/stop"
 		wait $TOGGLER
+		# the pinner must have lived through the whole phase, or a
+		# successful rmmod above proves nothing
+		check pinner-alive "the pinning process exited during the phase: $(tail -n 2 "$W/pinner.out" | tr '\n' ' ')" \
+			awk '/^State:/ { exit $2 == "Z" }' "/proc/$PINNER/status"
 		check rmmod-refused-while-running "${rm_bad:-?}" test -z "$rm_bad" -a $rm_attempts -gt 0
 		kill $PINNER 2>/dev/null
 		wait $PINNER

@@ -72,6 +72,7 @@ struct opts {
 	int chaos;
 	int no_swap;
 	int api_retry;
+	int watchdog;
 	int test;
 	int verbose;
 	unsigned long seed;
@@ -929,8 +930,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: wpu-snapshot [--size SIZE] [--writers N] [--rounds N] [--plain]\n"
-		"                    [--chaos] [--no-swap] [--api-retry N] [--seed N]\n"
-		"                    [--test] [-v] [--probe]\n"
+		"                    [--chaos] [--no-swap] [--api-retry N] [--watchdog S]\n"
+		"                    [--seed N] [--test] [-v] [--probe]\n"
 		"  --size SIZE   region size, MiB unless K/M/G follows (default 64)\n"
 		"  --writers N   writer threads (default 3)\n"
 		"  --rounds N    snapshots taken (default 3)\n"
@@ -941,6 +942,8 @@ static void usage(FILE *f)
 		"  --probe       only say (exit 0 / 3) whether WP_UNPOPULATED is offered\n"
 		"  --api-retry N retry a refused UFFDIO_API N times, 20 ms apart (the\n"
 		"                module's enabled/transparent may be off for a moment)\n"
+		"  --watchdog S  give up (exit 2) after S seconds, 0: never (default 3600,\n"
+		"                240 with --test)\n"
 		"  --seed N      random seed (default: time)\n"
 		"  --test        test protocol (@@ PASS|FAIL|SKIP lines, t.h)\n"
 		"  -v            every wrong page, every round\n");
@@ -954,7 +957,7 @@ int wpu_snapshot_main(int argc, char **argv)
 		{ "rounds", 1, NULL, 'r' }, { "plain", 0, NULL, 'p' },
 		{ "chaos", 0, NULL, 'c' }, { "seed", 1, NULL, 'S' },
 		{ "no-swap", 0, NULL, 'n' }, { "probe", 0, NULL, 'P' },
-		{ "api-retry", 1, NULL, 'A' },
+		{ "api-retry", 1, NULL, 'A' }, { "watchdog", 1, NULL, 'W' },
 		{ "test", 0, NULL, 't' }, { "verbose", 0, NULL, 'v' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -967,7 +970,8 @@ int wpu_snapshot_main(int argc, char **argv)
 	O.size = 64UL << 20;
 	O.writers = 3;
 	O.rounds = 3;
-	while ((c = getopt_long(argc, argv, "s:w:r:pcnS:tvhPA:", lo, NULL)) != -1) {
+	O.watchdog = -1;
+	while ((c = getopt_long(argc, argv, "s:w:r:pcnS:tvhPA:W:", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': O.size = parse_size(optarg); break;
 		case 'w': O.writers = atoi(optarg); break;
@@ -976,6 +980,7 @@ int wpu_snapshot_main(int argc, char **argv)
 		case 'c': O.chaos = 1; break;
 		case 'n': O.no_swap = 1; break;
 		case 'A': O.api_retry = atoi(optarg); break;
+		case 'W': O.watchdog = atoi(optarg); break;
 		case 'S': O.seed = strtoul(optarg, NULL, 0); seeded = 1; break;
 		case 't': O.test = 1; break;
 		case 'v': O.verbose = 1; break;
@@ -993,7 +998,10 @@ int wpu_snapshot_main(int argc, char **argv)
 	if (!seeded)
 		O.seed = (unsigned long)time(NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	u_watchdog(O.test ? 240 : 3600);
+	if (O.watchdog < 0)
+		O.watchdog = O.test ? 240 : 3600;
+	if (O.watchdog > 0)
+		u_watchdog((unsigned int)O.watchdog);
 	e = u_env_get();
 
 	if (O.test) {
