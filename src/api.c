@@ -128,8 +128,15 @@ static long wpu_api(struct file *file, unsigned long arg)
 	if (want & WPU_FEATURE_WP_ASYNC)
 		want |= WPU_FEATURE_WP_UNPOPULATED;
 	if (want) {
-		/* The mm must pin the module before any hole can be protected. */
+		/*
+		 * The mm must pin the module before any hole can be protected.
+		 * A module on its way out (-ENODEV) offers nothing: the
+		 * original then answers as a stock kernel does (EINVAL).
+		 */
 		ret = wpu_track_mm(current->mm);
+		if (ret == -ENODEV)
+			return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl,
+					     wpu_api_ioctl, file, UFFDIO_API, arg);
 		if (ret)
 			return ret;
 		features &= ~WPU_FEATURES;
