@@ -57,6 +57,9 @@
 #include <sys/utsname.h>
 #include <linux/userfaultfd.h>
 
+#define BENCH_PROG "scan-bench"
+#include "bench.h"
+
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC	(1ULL << 15)
 #endif
@@ -91,45 +94,11 @@ struct pm_scan_arg {
 
 static const char *kernel_name;
 static int reps = 3;
-static int failed;
 static int quiet;
 static unsigned long size = GiB;
 static long ioctl_calls = 200000;
 static const int pcts[] = { 1, 10, 100 };
 #define NPCT ((int)(sizeof(pcts) / sizeof(pcts[0])))
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "scan-bench: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	failed = 1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ---- results ------------------------------------------------------------ */
 

@@ -63,6 +63,9 @@
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
 
+#define BENCH_PROG "wpu-bench"
+#include "bench.h"
+
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
 #define UFFD_FEATURE_WP_UNPOPULATED	(1ULL << 13)
 #endif
@@ -84,30 +87,9 @@
 static const char *kernel_name;
 static int reps = 3;
 static int big_reps;		/* preread/populate above 1 GiB; 0: reps */
-static int failed;
 static int quiet;
 
 /* ---- small things ------------------------------------------------------- */
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "wpu-bench: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	failed = 1;
-}
 
 static void note(const char *fmt, ...)
 {
@@ -166,19 +148,6 @@ static unsigned long long parse_size(const char *s)
 	if (*end || !v || v % PAGE)
 		return 0;
 	return v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ---- results: printed as they come, tabulated at the end ---------------- */

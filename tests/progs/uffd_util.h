@@ -939,4 +939,37 @@ static inline long u_anon_huge_kb(const void *addr)
 	return kb;
 }
 
+/*
+ * A 2 MiB-aligned MADV_HUGEPAGE region, populated by fill(p, arg).  When no
+ * THP backs it (memory fragmented by earlier tests) memory is compacted and
+ * the region made once more.  NULL if mmap fails; *kb: its AnonHugePages.
+ */
+static inline char *u_map_thp(void (*fill)(char *p, int arg), int arg,
+			      long *kb)
+{
+	char *p = NULL;
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (p) {
+			munmap(p, HPAGE);
+			u_write_file("/proc/sys/vm/compact_memory", "1");
+		}
+		p = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+		if (!p)
+			return NULL;
+		fill(p, arg);
+		*kb = u_anon_huge_kb(p);
+		if (*kb >= 2048)
+			break;
+	}
+	return p;
+}
+
+/* u_map_thp() fills */
+static inline void u_fill_byte(char *p, int v)
+{
+	memset(p, v, HPAGE);
+}
+
 #endif /* UFFD_UTIL_H */

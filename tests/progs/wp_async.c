@@ -266,6 +266,16 @@ static void t_read(void)
 	ax_del(&a);
 }
 
+/* u_map_thp() fill: each page's first byte is its index */
+static void fill_page_index(char *p, int unused)
+{
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < HPAGE / PAGE; i++)
+		p[i * PAGE] = (char)i;
+}
+
 static void t_thp(void)
 {
 	enum { NP = HPAGE / PAGE, W = 7 };
@@ -279,27 +289,13 @@ static void t_thp(void)
 		t_skip("thp", "THP unavailable (enabled: '%s')", mode);
 		return;
 	}
-	p = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
 	uffd = uffd_new(ASYNC);
+	p = u_map_thp(fill_page_index, 0, &kb);
 	if (!p || uffd < 0) {
 		t_fail("thp", "setup: %s", strerror(errno));
+		if (uffd >= 0)
+			close(uffd);
 		return;
-	}
-	for (i = 0; i < NP; i++)
-		p[i * PAGE] = (char)i;
-	kb = u_anon_huge_kb(p);
-	if (kb < 2048) {
-		/* memory fragmented by earlier tests: compact it, try once more */
-		munmap(p, HPAGE);
-		u_write_file("/proc/sys/vm/compact_memory", "1");
-		p = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
-		if (!p) {
-			t_fail("thp", "mmap: %s", strerror(errno));
-			return;
-		}
-		for (i = 0; i < NP; i++)
-			p[i * PAGE] = (char)i;
-		kb = u_anon_huge_kb(p);
 	}
 	if (kb < 2048) {
 		t_skip("thp", "no THP in the region (AnonHugePages %ld kB)", kb);

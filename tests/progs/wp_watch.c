@@ -855,25 +855,13 @@ static void t_categories(void)
 	munmap(p, N * PAGE);
 
 	/* a THP: PAGE_IS_HUGE over its 2 MiB */
-	h = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
 	fd = uffd_new(ASYNC);
+	h = u_map_thp(u_fill_byte, 1, &kb);
 	if (!h || fd < 0) {
 		t_fail("category-huge", "setup: %s", strerror(errno));
-		return;
-	}
-	memset(h, 1, HPAGE);
-	kb = u_anon_huge_kb(h);
-	if (kb < 2048) {	/* fragmented: compact, try once more */
-		munmap(h, HPAGE);
-		u_write_file("/proc/sys/vm/compact_memory", "1");
-		h = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
-		if (!h) {
-			t_fail("category-huge", "mmap: %s", strerror(errno));
+		if (fd >= 0)
 			close(fd);
-			return;
-		}
-		memset(h, 1, HPAGE);
-		kb = u_anon_huge_kb(h);
+		return;
 	}
 	if (kb < 2048 || uffd_register_wp(fd, h, HPAGE)) {
 		t_skip("category-huge", "no THP (AnonHugePages %ld kB)", kb);
@@ -1006,29 +994,17 @@ static void t_gap(void)
 static void t_thp_partial(void)
 {
 	struct page_region vec[4];
-	char *h = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
 	int fd = uffd_new(ASYNC);
 	uint64_t we = 0;
-	long r, kb;
+	long r, kb = 0;
+	char *h = u_map_thp(u_fill_byte, 3, &kb);
 
 	u_current = "thp-partial";
 	if (!h || fd < 0) {
 		t_fail("thp-partial", "setup: %s", strerror(errno));
-		return;
-	}
-	memset(h, 3, HPAGE);
-	kb = u_anon_huge_kb(h);
-	if (kb < 2048) {	/* fragmented: compact, try once more */
-		munmap(h, HPAGE);
-		u_write_file("/proc/sys/vm/compact_memory", "1");
-		h = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
-		if (!h) {
-			t_fail("thp-partial", "mmap: %s", strerror(errno));
+		if (fd >= 0)
 			close(fd);
-			return;
-		}
-		memset(h, 3, HPAGE);
-		kb = u_anon_huge_kb(h);
+		return;
 	}
 	if (kb < 2048 || uffd_register_wp(fd, h, HPAGE)) {
 		t_skip("thp-partial", "no THP (AnonHugePages %ld kB)", kb);
