@@ -907,36 +907,38 @@ static inline int pm_open(pid_t pid)
 	return fd < 0 ? -errno : fd;
 }
 
-/*
- * kB of AnonHugePages of the mapping containing addr (/proc/self/smaps);
- * -1 if it cannot be found.
- */
-static inline long u_anon_huge_kb(const void *addr)
+/* A field of the smaps entry of the VMA containing addr, in kB; -1 if none. */
+static inline long u_smaps_kb(const void *addr, const char *field)
 {
-	FILE *f = fopen("/proc/self/smaps", "re");
-	char line[256];
+	FILE *fp = fopen("/proc/self/smaps", "re");
+	size_t fl = strlen(field);
+	char line[512], perms[8];
 	int in = 0;
-	long kb = -1;
+	long v = -1;
 
-	if (!f)
+	if (!fp)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		char perm[8];
-		long v;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long s, e;
 
 		/* a mapping's header: "lo-hi perms offset dev inode [path]" */
-		if (sscanf(line, "%lx-%lx %7s ", &lo, &hi, perm) == 3) {
-			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3) {
+			in = (uintptr_t)addr >= s && (uintptr_t)addr < e;
 			continue;
 		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1) {
-			kb = v;
+		if (in && !strncmp(line, field, fl) && line[fl] == ':') {
+			v = strtol(line + fl + 1, NULL, 10);
 			break;
 		}
 	}
-	fclose(f);
-	return kb;
+	fclose(fp);
+	return v;
+}
+
+/* AnonHugePages of the VMA containing addr, in kB; -1 if none. */
+static inline long u_anon_huge_kb(const void *addr)
+{
+	return u_smaps_kb(addr, "AnonHugePages");
 }
 
 /*

@@ -373,33 +373,6 @@ static void t_mixed(void)
 	fx_del(&f);
 }
 
-/* A field of the smaps entry of the VMA containing addr, in kB; -1 if none. */
-static long smaps_kb(const void *addr, const char *field)
-{
-	FILE *fp = fopen("/proc/self/smaps", "r");
-	size_t fl = strlen(field);
-	char line[512], perms[8];
-	int in = 0;
-	long v = -1;
-
-	if (!fp)
-		return -1;
-	while (fgets(line, sizeof(line), fp)) {
-		unsigned long s, e;
-
-		if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
-			in = (uintptr_t)addr >= s && (uintptr_t)addr < e;
-			continue;
-		}
-		if (in && !strncmp(line, field, fl) && line[fl] == ':') {
-			v = strtol(line + fl + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(fp);
-	return v;
-}
-
 static void t_thp(void)
 {
 	char mode[128] = "";
@@ -418,7 +391,7 @@ static void t_thp(void)
 	ctl = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
 	if (ctl) {
 		ctl[0] = 1;
-		kb = smaps_kb(ctl, "AnonHugePages");
+		kb = u_anon_huge_kb(ctl);
 		if (kb >= 2048)
 			t_pass("thp-control-gets-thp");
 		else
@@ -449,7 +422,7 @@ static void t_thp(void)
 		T_CHECK("thp-write-faults", n == 1 && msg_is_wp_write(&m, p),
 			"%d messages; first %s", n, n ? msg_str(&m, buf, sizeof(buf)) : "-");
 	}
-	kb = smaps_kb(p, "AnonHugePages");
+	kb = u_anon_huge_kb(p);
 	T_CHECK("thp-no-huge-page", kb == 0, "AnonHugePages %ld kB in the protected region", kb);
 	pm_check("thp-rest-still-wp", p + HPAGE / 2, 1);
 	p[HPAGE / 2] = 0x62;

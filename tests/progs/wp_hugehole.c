@@ -97,32 +97,6 @@ static void huge_check(const char *name, long before, long want)
 		T_CHECK(name, d == want, "%ld huge holes protected, want %ld", d, want);
 }
 
-static long smaps_kb(const void *addr, const char *field)
-{
-	FILE *fp = fopen("/proc/self/smaps", "r");
-	size_t fl = strlen(field);
-	char line[512], perms[8];
-	int in = 0;
-	long v = -1;
-
-	if (!fp)
-		return -1;
-	while (fgets(line, sizeof(line), fp)) {
-		unsigned long s, e;
-
-		if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
-			in = (uintptr_t)addr >= s && (uintptr_t)addr < e;
-			continue;
-		}
-		if (in && !strncmp(line, field, fl) && line[fl] == ':') {
-			v = strtol(line + fl + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(fp);
-	return v;
-}
-
 /* Neither present nor swapped nor protected: a page as if never touched. */
 static void none_check(const char *name, const void *addr)
 {
@@ -215,7 +189,7 @@ static void t_read_write(void)
 	pm_check("write-neighbour-above-wp", w + PAGE, 1);
 	pm_check("write-other-half-wp", p + 300 * PAGE, 1);
 	write_check("write-neighbour-faults", fd, w + PAGE, 1);
-	kb = smaps_kb(p, "AnonHugePages");
+	kb = u_anon_huge_kb(p);
 	T_CHECK("no-thp-after-writes", kb == 0, "AnonHugePages %ld kB", kb);
 	good = 1;
 	for (i = 0; i < len; i++) {
