@@ -841,6 +841,18 @@ static inline int access_and_watch(int uffd, void *addr, int kind, char val,
 	return n;
 }
 
+/* xorshift32: a small, seedable PRNG for the tests (state must not be 0). */
+static inline uint32_t u_xorshift32(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
 /* Wait for a child, at most timeout_ms; kill it on timeout. -1 if killed. */
 static inline int u_wait_child(pid_t pid, int timeout_ms)
 {

@@ -759,10 +759,7 @@ static uint32_t rnd_state = 12345;
 
 static uint32_t rnd(void)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 17;
-	rnd_state ^= rnd_state << 5;
-	return rnd_state;
+	return u_xorshift32(&rnd_state);
 }
 
 static void t_cycles(void)
@@ -933,9 +930,7 @@ static void *cw_fn(void *arg)
 	while (!*w->stop) {
 		int pg;
 
-		s ^= s << 13;
-		s ^= s >> 17;
-		s ^= s << 5;
+		u_xorshift32(&s);
 		pg = (int)(s % CN);
 		w->last[pg] = (unsigned char)(w->last[pg] + 1);
 		/* each writer owns byte id of every page */

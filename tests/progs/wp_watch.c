@@ -58,10 +58,7 @@ static uint32_t rnd_state = 0x2545f491;
 
 static uint32_t rnd(void)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 17;
-	rnd_state ^= rnd_state << 5;
-	return rnd_state;
+	return u_xorshift32(&rnd_state);
 }
 
 /* ---- the scan loop ------------------------------------------------------ */
@@ -438,9 +435,7 @@ static void *cwriter_fn(void *arg)
 	while (!*w->stop) {
 		int pg;
 
-		s ^= s << 13;
-		s ^= s >> 17;
-		s ^= s << 5;
+		u_xorshift32(&s);
 		pg = (int)(s % 1500) * 5 % NPAGES;	/* a pool of 1500 pages */
 		__atomic_store_n(&w->written[pg], 1, __ATOMIC_SEQ_CST);
 		base[(size_t)pg * PAGE + 100] = (char)s;
@@ -467,9 +462,7 @@ static void *chaos_fn(void *arg)
 	while (!*c->stop) {
 		int pg;
 
-		s ^= s << 13;
-		s ^= s >> 17;
-		s ^= s << 5;
+		u_xorshift32(&s);
 		pg = (int)(s % (NPAGES - 16));
 		if (s & 0x100) {
 			__atomic_store_n(&c->written[pg], 1, __ATOMIC_SEQ_CST);
