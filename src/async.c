@@ -27,10 +27,9 @@
 #include "uffd_wpu.h"
 
 static unsigned long wpu_orig_handle_userfault;
-static unsigned long wpu_async_split_fn, wpu_huge_pte_offset_fn;
+static unsigned long wpu_huge_pte_offset_fn;
 
 const struct wpu_sym wpu_async_syms[] = {
-	{ "__split_huge_pmd", &wpu_async_split_fn },
 	{ "huge_pte_offset", &wpu_huge_pte_offset_fn },
 };
 
@@ -67,11 +66,9 @@ static void wpu_async_pte(struct vm_fault *vmf)
 
 static void wpu_async_pmd(struct vm_fault *vmf, pmd_t pmdval)
 {
-	typeof(__split_huge_pmd) *split = (void *)wpu_async_split_fn;
-
 	if (pmd_uffd_wp(pmdval))
-		split(vmf->vma, vmf->pmd, vmf->address & HPAGE_PMD_MASK, false,
-		      NULL);
+		wpu_split_huge_pmd(vmf->vma, vmf->pmd,
+				   vmf->address & HPAGE_PMD_MASK);
 }
 
 static void wpu_async_hugetlb(struct vm_fault *vmf)

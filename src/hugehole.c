@@ -44,7 +44,6 @@
 static unsigned long wpu_thp_flags_addr, wpu_huge_zero_pfn_addr;
 static unsigned long wpu_get_huge_zero_fn, wpu_pte_alloc_one_fn;
 static unsigned long wpu_deposit_fn, wpu_withdraw_fn, wpu_thp_vma_fn;
-static unsigned long wpu_hh_flush_fn, wpu_hh_mn_start_fn, wpu_hh_mn_end_fn;
 
 const struct wpu_sym wpu_huge_syms[] = {
 	{ "transparent_hugepage_flags", &wpu_thp_flags_addr, true, true },
@@ -54,9 +53,6 @@ const struct wpu_sym wpu_huge_syms[] = {
 	{ "pgtable_trans_huge_deposit", &wpu_deposit_fn, true },
 	{ "pgtable_trans_huge_withdraw", &wpu_withdraw_fn, true },
 	{ WPU_THP_VMA_SYM, &wpu_thp_vma_fn, true },
-	{ "flush_tlb_mm_range", &wpu_hh_flush_fn, true },
-	{ "__mmu_notifier_invalidate_range_start", &wpu_hh_mn_start_fn, true },
-	{ "__mmu_notifier_invalidate_range_end", &wpu_hh_mn_end_fn, true },
 };
 
 const unsigned int wpu_huge_nr_syms = ARRAY_SIZE(wpu_huge_syms);
@@ -203,25 +199,16 @@ static void wpu_huge_hole_put(struct vm_area_struct *vma, pmd_t *pmd,
 			      unsigned long haddr, bool whole)
 {
 	typeof(pgtable_trans_huge_withdraw) *withdraw = (void *)wpu_withdraw_fn;
-	typeof(__mmu_notifier_invalidate_range_start) *mn_start;
-	typeof(__mmu_notifier_invalidate_range_end) *mn_end;
-	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_hh_flush_fn;
 	unsigned long end = haddr + HPAGE_PMD_SIZE, addr;
 	struct mm_struct *mm = vma->vm_mm;
-	bool notify = mm_has_notifiers(mm);
 	struct mmu_notifier_range range;
 	spinlock_t *ptl;	/* of this pmd */
 	pgtable_t table;
 	pmd_t old, tmp;
 	pte_t hole, *pte;
 
-	mn_start = (void *)wpu_hh_mn_start_fn;
-	mn_end = (void *)wpu_hh_mn_end_fn;
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm, haddr, end);
-	if (notify) {
-		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
-		mn_start(&range);
-	}
+	wpu_mn_start(&range);
 	ptl = pmd_lock(mm, pmd);
 	if (!wpu_is_unread_huge_hole(*pmd))
 		goto unlock;
@@ -246,9 +233,8 @@ static void wpu_huge_hole_put(struct vm_area_struct *vma, pmd_t *pmd,
 	pmd_populate(mm, pmd, table);
 unlock:
 	spin_unlock(ptl);
-	flush(mm, haddr, end, PMD_SHIFT, false);
-	if (notify)
-		mn_end(&range, false);
+	wpu_flush_tlb_range(mm, haddr, end, PMD_SHIFT);
+	wpu_mn_end(&range);
 }
 
 /*

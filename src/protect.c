@@ -55,6 +55,48 @@ const unsigned int wpu_protect_nr_syms = ARRAY_SIZE(wpu_protect_syms);
 
 static bool wpu_vma_protects_holes(struct vm_area_struct *vma);
 
+/* --- kernel calls a module cannot link against (also for the other files) - */
+
+void wpu_split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
+			unsigned long addr)
+{
+	typeof(__split_huge_pmd) *split = (void *)wpu_split_huge_pmd_fn;
+
+	split(vma, pmd, addr, false, NULL);
+}
+
+/* flush_tlb_range(), entries of 1 << stride_shift bytes, no table freed */
+void wpu_flush_tlb_range(struct mm_struct *mm, unsigned long start,
+			 unsigned long end, unsigned int stride_shift)
+{
+	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_flush_tlb_fn;
+
+	flush(mm, start, end, stride_shift, false);
+}
+
+/*
+ * mmu_notifier_invalidate_range_start()/_end() for a blocking caller.  The
+ * notifier list cannot change between the two: registering one takes the
+ * mmap_lock for write, and every caller holds it.
+ */
+void wpu_mn_start(struct mmu_notifier_range *range)
+{
+	typeof(__mmu_notifier_invalidate_range_start) *fn = (void *)wpu_mn_start_fn;
+
+	if (!mm_has_notifiers(range->mm))
+		return;
+	range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+	fn(range);
+}
+
+void wpu_mn_end(struct mmu_notifier_range *range)
+{
+	typeof(__mmu_notifier_invalidate_range_end) *fn = (void *)wpu_mn_end_fn;
+
+	if (mm_has_notifiers(range->mm))
+		fn(range, false);
+}
+
 /* --- page tables ------------------------------------------------------- */
 
 /* The p?d_alloc() inlines, calling the resolved allocators. */
@@ -152,13 +194,11 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
 static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 			  pmd_t pmdval, unsigned long addr)
 {
-	typeof(__split_huge_pmd) *split = (void *)wpu_split_huge_pmd_fn;
-
 	/* The huge zero page never migrates: huge holes stay huge. */
 	if (wpu_markers() || !pmd_trans_huge(pmdval) ||
 	    wpu_is_huge_zero_pmd(pmdval))
 		return false;
-	split(vma, pmd, addr & HPAGE_PMD_MASK, false, NULL);
+	wpu_split_huge_pmd(vma, pmd, addr & HPAGE_PMD_MASK);
 	return true;
 }
 
@@ -251,24 +291,15 @@ static bool wpu_table_has_unread_holes(pte_t *pte, unsigned long addr,
 static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
 			    unsigned long addr, unsigned long end, bool *others)
 {
-	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_flush_tlb_fn;
-	typeof(__mmu_notifier_invalidate_range_start) *mn_start;
-	typeof(__mmu_notifier_invalidate_range_end) *mn_end;
 	struct mm_struct *mm = vma->vm_mm;
 	struct mmu_notifier_range range;
 	unsigned long a = addr;
 	pte_t *start_pte, *pte;
 	spinlock_t *ptl;	/* of this page table */
-	bool notify = mm_has_notifiers(mm);
 
-	mn_start = (void *)wpu_mn_start_fn;
-	mn_end = (void *)wpu_mn_end_fn;
 	/* A secondary MMU (KVM) may map the zero page without setting 'young'. */
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm, addr, end);
-	if (notify) {
-		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
-		mn_start(&range);
-	}
+	wpu_mn_start(&range);
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	for (pte = start_pte; a < end; a += PAGE_SIZE, pte++) {
 		pte_t old;
@@ -286,9 +317,8 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
 	}
 	pte_unmap_unlock(start_pte, ptl);
 	/* No TLB caches a translation whose accessed bit is clear: belt and braces. */
-	flush(mm, addr, end, PAGE_SHIFT, false);
-	if (notify)
-		mn_end(&range, false);
+	wpu_flush_tlb_range(mm, addr, end, PAGE_SHIFT);
+	wpu_mn_end(&range);
 }
 
 /*

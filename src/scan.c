@@ -48,24 +48,17 @@
 static unsigned long wpu_orig_pagemap_open;
 /* The kernel's pagemap operations plus an ioctl (wpu_scan_init()). */
 static const struct file_operations *wpu_pagemap_fops_ioctl;
-static unsigned long wpu_pagemap_fops, wpu_huge_zero_pfn;
+static unsigned long wpu_pagemap_fops;
 static unsigned long wpu_walk_fn, wpu_normal_page_fn, wpu_normal_page_pmd_fn;
-static unsigned long wpu_pmdp_invalidate_fn, wpu_scan_split_fn;
-static unsigned long wpu_scan_flush_fn, wpu_uffd_wp_range_fn;
-static unsigned long wpu_scan_mn_start_fn, wpu_scan_mn_end_fn;
+static unsigned long wpu_pmdp_invalidate_fn, wpu_uffd_wp_range_fn;
 
 const struct wpu_sym wpu_scan_syms[] = {
 	{ "proc_pagemap_operations", &wpu_pagemap_fops, .data = true },
-	{ "huge_zero_pfn", &wpu_huge_zero_pfn, .data = true },
 	{ "walk_page_range", &wpu_walk_fn },
 	{ "vm_normal_page", &wpu_normal_page_fn },
 	{ "vm_normal_page_pmd", &wpu_normal_page_pmd_fn },
 	{ WPU_PMDP_INVALIDATE, &wpu_pmdp_invalidate_fn },
-	{ "__split_huge_pmd", &wpu_scan_split_fn },
-	{ "flush_tlb_mm_range", &wpu_scan_flush_fn },
 	{ "uffd_wp_range", &wpu_uffd_wp_range_fn, !WPU_HAVE_UFFD_WP_RANGE },
-	{ "__mmu_notifier_invalidate_range_start", &wpu_scan_mn_start_fn },
-	{ "__mmu_notifier_invalidate_range_end", &wpu_scan_mn_end_fn },
 };
 
 const unsigned int wpu_scan_nr_syms = ARRAY_SIZE(wpu_scan_syms);
@@ -228,7 +221,7 @@ static unsigned long wpu_pmd_cats(const struct wpu_scan *s,
 		if ((s->interest & PAGE_IS_FILE) &&
 		    wpu_page_is_file(normal(vma, addr, pmd)))
 			cats |= PAGE_IS_FILE;
-		if (pmd_pfn(pmd) == READ_ONCE(*(unsigned long *)wpu_huge_zero_pfn))
+		if (wpu_is_huge_zero_pmd(pmd))
 			cats |= PAGE_IS_PFNZERO;
 		if (pmd_soft_dirty(pmd))
 			cats |= PAGE_IS_SOFT_DIRTY;
@@ -316,14 +309,6 @@ static void wpu_scan_wp_pmd(struct vm_area_struct *vma, unsigned long addr,
 	}
 }
 
-static void wpu_scan_flush(struct mm_struct *mm, unsigned long start,
-			   unsigned long end)
-{
-	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_scan_flush_fn;
-
-	flush(mm, start, end, PAGE_SHIFT, false);
-}
-
 /* A range of @vma without page tables; mmap_lock held, no other lock. */
 static int wpu_scan_wp_unpopulated(struct vm_area_struct *vma,
 				   unsigned long addr, unsigned long end)
@@ -383,7 +368,6 @@ static bool wpu_pmd_is_leaf(pmd_t val)
 static int wpu_scan_thp(pmd_t *pmd, unsigned long start, unsigned long end,
 			struct mm_walk *walk)
 {
-	typeof(__split_huge_pmd) *split = (void *)wpu_scan_split_fn;
 	struct vm_area_struct *vma = walk->vma;
 	struct wpu_scan *s = walk->private;
 	unsigned long cats;
@@ -410,12 +394,12 @@ static int wpu_scan_thp(pmd_t *pmd, unsigned long start, unsigned long end,
 	if (end != start + HPAGE_PMD_SIZE) {
 		/* Only part of it is to be protected: go on at pte level. */
 		spin_unlock(ptl);
-		split(vma, pmd, start, false, NULL);
+		wpu_split_huge_pmd(vma, pmd, start);
 		wpu_scan_backout(s, start, end);
 		return -ENOENT;
 	}
 	wpu_scan_wp_pmd(vma, start, pmd, val);
-	wpu_scan_flush(vma->vm_mm, start, end);
+	wpu_flush_tlb_range(vma->vm_mm, start, end, PAGE_SHIFT);
 unlock:
 	spin_unlock(ptl);
 	return ret;
@@ -469,7 +453,7 @@ static int wpu_scan_written_ptes(struct mm_walk *walk, pte_t *pte,
 		}
 	}
 	if (fend)
-		wpu_scan_flush(vma->vm_mm, fstart, fend);
+		wpu_flush_tlb_range(vma->vm_mm, fstart, fend, PAGE_SHIFT);
 	return ret;
 }
 
@@ -523,7 +507,7 @@ static int wpu_scan_ptes(pmd_t *pmd, unsigned long start, unsigned long end,
 	}
 	/* Under the lock: no write through an old TLB entry after we report. */
 	if (fend)
-		wpu_scan_flush(vma->vm_mm, fstart, fend);
+		wpu_flush_tlb_range(vma->vm_mm, fstart, fend, PAGE_SHIFT);
 out:
 	pte_unmap_unlock(start_pte, ptl);
 	cond_resched();
@@ -660,28 +644,21 @@ static int wpu_scan_pass(struct mm_struct *mm, struct wpu_scan *s,
 			 unsigned long start)
 {
 	typeof(walk_page_range) *walk = (void *)wpu_walk_fn;
-	typeof(__mmu_notifier_invalidate_range_start) *mn_start;
-	typeof(__mmu_notifier_invalidate_range_end) *mn_end;
-	bool notify = (s->arg.flags & PM_SCAN_WP_MATCHING) &&
-		      mm_has_notifiers(mm);
+	bool wp = s->arg.flags & PM_SCAN_WP_MATCHING;
 	struct mmu_notifier_range range;
 	int ret;
 
-	mn_start = (void *)wpu_scan_mn_start_fn;
-	mn_end = (void *)wpu_scan_mn_end_fn;
 	ret = mmap_read_lock_killable(mm);
 	if (ret)
 		return ret;
 	/* Secondary MMUs (KVM) must stop writing what we protect. */
-	if (notify) {
-		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0,
-					NULL, mm, start, s->arg.end);
-		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
-		mn_start(&range);
-	}
+	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, NULL, mm,
+				start, s->arg.end);
+	if (wp)
+		wpu_mn_start(&range);
 	ret = walk(mm, start, s->arg.end, &wpu_scan_ops, s);
-	if (notify)
-		mn_end(&range, false);
+	if (wp)
+		wpu_mn_end(&range);
 	mmap_read_unlock(mm);
 	return ret;
 }

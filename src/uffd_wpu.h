@@ -180,6 +180,13 @@ bool wpu_ctx_protects_holes(struct wpu_uffd_ctx *ctx);
 void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 
 /* protect.c */
+struct mmu_notifier_range;
+void wpu_split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
+			unsigned long addr);
+void wpu_flush_tlb_range(struct mm_struct *mm, unsigned long start,
+			 unsigned long end, unsigned int stride_shift);
+void wpu_mn_start(struct mmu_notifier_range *range);
+void wpu_mn_end(struct mmu_notifier_range *range);
 pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr);
 bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end);
