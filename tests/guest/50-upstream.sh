@@ -252,6 +252,38 @@ unit_report() {	# NAME: one result line from $W/res (lines "NAME MEM STATUS ..."
 	fi
 }
 
+# run_unit NAME: one `uffd-unit-tests -f NAME` process -> $W/parsed
+run_unit() {
+	n=$1
+	echo "upstream: running ${UNIT##*/} -f $n"
+	R0=$(now_ms)
+	run_limited "$W/out" "$UNIT" -f "$n"
+	runs=$((runs + 1))
+	show "$W/out"
+	echo "upstream: ${UNIT##*/} -f $n: $(why_rc $rc), $((($(now_ms) - R0) / 1000)) s (limit $lim s)"
+	parse "$W/out" >"$W/parsed"
+	if ! grep -q '^Userfaults unit tests: pass=' "$W/out"; then
+		# The process ended inside its last test (or before any).
+		last=$(tail -n 1 "$W/parsed" | awk '{ print $1 }')
+		if [ -z "$last" ]; then
+			echo "$n - aborted $(why_rc $rc) before any test: $(tail -n 2 "$W/out" | tr '\n' ' ')" >>"$W/parsed"
+		elif [ $rc = 143 ]; then
+			# Killed in this test: what it printed after the kill (the
+			# child's faults resolve once the parent is gone) is noise.
+			set -- $(tail -n 1 "$W/parsed")
+			sed -i '$d' "$W/parsed"
+			echo "$1 $2 aborted $(why_rc $rc) [output after the kill: $(tail -n 1 "$W/out" | sed 's/Terminated//')]" >>"$W/parsed"
+		elif tail -n 1 "$W/parsed" | grep -q '^[^ ]* [^ ]* aborted'; then
+			sed -i "\$s/\$/ ($(why_rc $rc))/" "$W/parsed"
+		else
+			# It printed its result, then died (e.g. in teardown).
+			echo "$last - aborted $(why_rc $rc) after its last result" >>"$W/parsed"
+		fi
+	elif [ $rc -ne 0 ] && ! grep -q ' failed \| aborted ' "$W/parsed"; then
+		echo "$n - aborted $(why_rc $rc) with no failed test" >>"$W/parsed"
+	fi
+}
+
 U0=$(now_ms)
 if ! "$UNIT" -l >"$W/list" 2>&1; then
 	fail unit-list "${UNIT##*/} -l failed: $(head -n 3 "$W/list")"
@@ -284,32 +316,16 @@ for n in $TESTS; do
 		echo "$n - notrun not started: the WPU_TIMEOUT budget ($WPU_TIMEOUT s) was used up" >>"$W/res"
 		continue
 	fi
-	echo "upstream: running ${UNIT##*/} -f $n"
-	R0=$(now_ms)
-	run_limited "$W/out" "$UNIT" -f "$n"
-	runs=$((runs + 1))
-	show "$W/out"
-	echo "upstream: ${UNIT##*/} -f $n: $(why_rc $rc), $((($(now_ms) - R0) / 1000)) s (limit $lim s)"
-	parse "$W/out" >"$W/parsed"
-	if ! grep -q '^Userfaults unit tests: pass=' "$W/out"; then
-		# The process ended inside its last test (or before any).
-		last=$(tail -n 1 "$W/parsed" | awk '{ print $1 }')
-		if [ -z "$last" ]; then
-			echo "$n - aborted $(why_rc $rc) before any test: $(tail -n 2 "$W/out" | tr '\n' ' ')" >>"$W/parsed"
-		elif [ $rc = 143 ]; then
-			# Killed in this test: what it printed after the kill (the
-			# child's faults resolve once the parent is gone) is noise.
-			set -- $(tail -n 1 "$W/parsed")
-			sed -i '$d' "$W/parsed"
-			echo "$1 $2 aborted $(why_rc $rc) [output after the kill: $(tail -n 1 "$W/out" | sed 's/Terminated//')]" >>"$W/parsed"
-		elif tail -n 1 "$W/parsed" | grep -q '^[^ ]* [^ ]* aborted'; then
-			sed -i "\$s/\$/ ($(why_rc $rc))/" "$W/parsed"
-		else
-			# It printed its result, then died (e.g. in teardown).
-			echo "$last - aborted $(why_rc $rc) after its last result" >>"$W/parsed"
-		fi
-	elif [ $rc -ne 0 ] && ! grep -q ' failed \| aborted ' "$W/parsed"; then
-		echo "$n - aborted $(why_rc $rc) with no failed test" >>"$W/parsed"
+	run_unit "$n"
+	# On the native reference kernel (module refused, none of our code in
+	# play) a failure is run once more: upstream's own races (events:
+	# UFFDIO_COPY -ENOENT) must not fail the suite.  Still failing: judged.
+	if [ "$WPU_MODE" = refuse ] && grep -q ' failed \| aborted ' "$W/parsed" &&
+	   [ "$(left)" -ge 10 ]; then
+		first=$(grep -m1 ' failed \| aborted ' "$W/parsed")
+		run_unit "$n"
+		grep -q ' failed \| aborted ' "$W/parsed" ||
+			echo "upstream: note: $n failed once on native $WPU_KERNEL ($first) and passed when run again: upstream's flake, not judged"
 	fi
 	cat "$W/parsed" >>"$W/res"
 done
