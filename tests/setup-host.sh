@@ -23,11 +23,11 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 DEBS=$CACHE/debs
-TOOLS=(qemu-system-x86 busybox-static cpio kmod zstd xz-utils pahole gcc make)
+TOOLS=(qemu-system-x86 busybox-static cpio kmod zstd xz-utils pahole gcc libc6-dev make)
 SOURCES=/etc/apt/sources.list.d/uffd-wpu-bullseye.sources
 PREFS=/etc/apt/preferences.d/uffd-wpu-bullseye
 
-log() { echo "setup-host: $*"; }
+log() { echo "setup-host: $*" >&2; }
 
 need_root() {
 	[ "$(id -u)" = 0 ] || die "must run as root to $* (or run it once as root: sudo $0)"
