@@ -76,6 +76,7 @@ for p in flex bison bc libelf-dev libssl-dev make gcc cpio xz-utils; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	log "apt-get install ${missing[*]}"
+	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
@@ -84,7 +85,9 @@ deb=$(ls -1 "$DEBS"/linux-source-6.1_*.deb 2>/dev/null | sort -V | tail -n 1) ||
 if [ -z "$deb" ]; then
 	mkdir -p "$DEBS"
 	log "apt-get download linux-source-6.1"
-	(cd "$DEBS" && apt-get download -q linux-source-6.1)
+	(cd "$DEBS" && apt-get download -q linux-source-6.1) ||
+		{ apt-get update -q && (cd "$DEBS" && apt-get download -q linux-source-6.1); } ||
+		die "cannot download linux-source-6.1 (is bookworm-security in apt's sources?)"
 	deb=$(ls -1 "$DEBS"/linux-source-6.1_*.deb | sort -V | tail -n 1)
 fi
 SRC=$DIR/root/usr/src/linux-source-6.1
