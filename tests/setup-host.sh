@@ -38,7 +38,8 @@ apt_update() {
 	[ "$apt_updated" = 1 ] && return
 	need_root "run apt-get update"
 	log "apt-get update"
-	apt-get update -q
+	apt-get update -q >&2 ||
+		die "apt-get update failed: check the network and /etc/apt/sources.list, then rerun"
 	apt_updated=1
 }
 
@@ -64,11 +65,27 @@ fetch_deb() {
 	if [ -z "$deb" ]; then
 		apt_update
 		mkdir -p "$DEBS"
-		log "apt-get download $pkg/$suite"
+		suite_known "$suite"
+		log "downloading $pkg/$suite ($(deb_size "$pkg/$suite")) into $DEBS"
 		(cd "$DEBS" && apt-get download -q "$pkg/$suite") >&2 || no_such_abi
 		deb=$(ls -1 "$DEBS/${pkg}_"*.deb | sort -V | tail -n 1)
 	fi
 	echo "$deb"
+}
+
+# deb_size PKG/SUITE: its download size, for the progress line.
+deb_size() {
+	apt-cache show "$1" 2>/dev/null |
+		awk '/^Size:/ { printf "%.0f MB", $2 / 1e6; exit }'
+}
+
+# suite_known SUITE: die with what to do when apt has no such suite.
+suite_known() {
+	apt-cache policy 2>/dev/null | grep -Eq "[na]=$1[,[:space:]]" && return
+	case $1 in
+	*-security) die "apt has no '$1' suite: add \"deb http://deb.debian.org/debian-security $1 main\" to /etc/apt/sources.list and rerun" ;;
+	*) die "apt has no '$1' suite: add \"deb http://deb.debian.org/debian $1 main\" to /etc/apt/sources.list and rerun" ;;
+	esac
 }
 
 # The headers package of some ABIs depends on the image package.
@@ -110,6 +127,7 @@ setup_headers() {
 		return
 	fi
 	apt_update
+	suite_known "$K_SUITE"
 	apt-cache show "linux-headers-$K_ABI" >/dev/null 2>&1 || no_such_abi
 	if headers_need_image; then
 		setup_private_root
