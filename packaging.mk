@@ -16,7 +16,7 @@
 #   make clean-packaging   remove build/pkg and build/dist (part of `make clean`)
 #
 # Build dependencies (Debian 12): apt-get install --no-install-recommends
-# debhelper dh-dkms lintian rpm; tests/packaging.sh installs them itself.
+# build-essential debhelper dh-dkms lintian rpm; tests/packaging.sh installs them itself.
 
 PKG_NAME := uffd-wpu
 PKG_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
@@ -48,7 +48,7 @@ dist:
 
 deb: dist
 	@dpkg-checkbuilddeps debian/control || { echo "make deb: as root:" \
-		"apt-get install --no-install-recommends debhelper dh-dkms lintian"; exit 1; }
+		"apt-get install --no-install-recommends build-essential debhelper dh-dkms lintian"; exit 1; }
 	rm -rf $(PKG_BUILD)/deb
 	mkdir -p $(PKG_BUILD)/deb
 	tar -xzf $(PKG_DIST)/$(PKG_TARBALL) -C $(PKG_BUILD)/deb

@@ -55,7 +55,7 @@ OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd) || die "cannot create $OUT"
 DIST=$REPO_DIR/build/dist
 VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PKGS=(uffd-wpu-dkms libuffd-wpu1 libuffd-wpu-dev uffd-wpu-tools)
-DEPS=(debhelper dh-dkms dkms lintian rpm fakeroot pkgconf gcc make kmod xz-utils zstd)
+DEPS=(build-essential debhelper dh-dkms dkms lintian rpm fakeroot pkgconf gcc make kmod xz-utils zstd)
 
 NPASS=0 NFAIL=0 NSKIP=0
 FAILS=()
