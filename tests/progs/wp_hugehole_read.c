@@ -198,9 +198,11 @@ static void t_zeropage(void)
 /*
  * A read of @addr from another thread: want_msg: one MISSING message for
  * its page, answered with UFFDIO_COPY of 0x77 bytes, which the reader must
- * get; otherwise no message and a zero.
+ * get; otherwise no message and a zero (or a SKIP saying @known, a
+ * documented difference, when that is not what happened).
  */
-static void missing_read(const char *name, int fd, char *addr, int want_msg)
+static void missing_read(const char *name, int fd, char *addr, int want_msg,
+			 const char *known)
 {
 	char *pg = (char *)((uintptr_t)addr & ~(PAGE - 1));
 	struct accessor a;
@@ -236,6 +238,9 @@ static void missing_read(const char *name, int fd, char *addr, int want_msg)
 			"%s, COPY %s, reader got %#x (want one MISSING message, then 0x77)",
 			n ? buf : "no message", r ? strerror(-r) : "ok",
 			(unsigned char)a.val);
+	else if ((n || a.val) && known)
+		t_skip(N(name), "%s (%s, reader got %#x)", known,
+		       n ? buf : "no message", (unsigned char)a.val);
 	else
 		T_CHECK(N(name), !n && a.val == 0, "%s, reader got %#x",
 			n ? buf : "no message", (unsigned char)a.val);
@@ -262,14 +267,12 @@ static void t_missing(int gup)
 	snprintf(name, sizeof(name), "%s-register", pfx);
 	T_CHECK(N(name), r == 0, "%s", strerror(-r));
 	snprintf(name, sizeof(name), "%s-untouched-page", pfx);
-	missing_read(name, fd, p + 100 * PAGE + 5, 1);
+	missing_read(name, fd, p + 100 * PAGE + 5, 1, NULL);
 	snprintf(name, sizeof(name), "%s-next-page", pfx);
-	missing_read(name, fd, p + PAGE, 1);
+	missing_read(name, fd, p + PAGE, 1, NULL);
 	snprintf(name, sizeof(name), "%s-read-page-silent", pfx);
-	if (gup && env.zeropage)
-		t_skip(N(name), ZP_GUP_REASON);
-	else
-		missing_read(name, fd, p + 9, 0);
+	missing_read(name, fd, p + 9, 0,
+		     gup && env.zeropage ? ZP_GUP_REASON : NULL);
 	done(fd, p);
 }
 
