@@ -42,7 +42,7 @@ static const char *mode;	/* "always" or "never" */
 static char name_buf[128];
 
 /* A check name with the THP mode in front. */
-static const char *N(const char *name)
+static const char *tn(const char *name)
 {
 	snprintf(name_buf, sizeof(name_buf), "%s-%s", mode, name);
 	return name_buf;
@@ -80,14 +80,14 @@ static char *setup(const char *name, int *fd)
 
 	*fd = uffd_new(FEATURES);
 	if (!p || *fd < 0) {
-		t_fail(N(name), "setup: mmap %p, uffd %d", p, *fd);
+		t_fail(tn(name), "setup: mmap %p, uffd %d", p, *fd);
 		return NULL;
 	}
 	r = uffd_register(*fd, p, HPAGE, UFFDIO_REGISTER_MODE_WP);
 	if (!r)
 		r = uffd_wp(*fd, p, HPAGE, 1);
 	if (r) {
-		t_fail(N(name), "setup: register/protect: %s", strerror(-r));
+		t_fail(tn(name), "setup: register/protect: %s", strerror(-r));
 		close(*fd);
 		return NULL;
 	}
@@ -104,7 +104,7 @@ static void done(int fd, char *p)
 static void cpu_read(char *p)
 {
 	if (*(volatile char *)p)
-		t_fail(N("read"), "p[0] is %#x", (unsigned char)*p);
+		t_fail(tn("read"), "p[0] is %#x", (unsigned char)*p);
 }
 
 /* The same read done by GUP (FOLL_TOUCH), as a debugger would. */
@@ -115,7 +115,7 @@ static void gup_read(const char *name, char *p)
 	ssize_t n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
 
 	if (n != (ssize_t)sizeof(buf) || buf[0] || buf[63])
-		t_fail(N(name), "process_vm_readv: %zd (%s), byte %#x", n,
+		t_fail(tn(name), "process_vm_readv: %zd (%s), byte %#x", n,
 		       n < 0 ? strerror(errno) : "", (unsigned char)buf[0]);
 }
 
@@ -128,7 +128,7 @@ static void write_faults(const char *name, int fd, char *addr)
 	int n;
 
 	n = access_and_watch(fd, addr, ACC_WRITE, 0x5a, 10000, &m, NULL, NULL);
-	T_CHECK(N(name), n == 1 && msg_is_wp_write(&m, pg) && *addr == 0x5a,
+	T_CHECK(tn(name), n == 1 && msg_is_wp_write(&m, pg) && *addr == 0x5a,
 		"n=%d %s, byte %#x", n,
 		n > 0 ? msg_str(&m, buf, sizeof(buf)) : "no message",
 		(unsigned char)*addr);
@@ -136,7 +136,7 @@ static void write_faults(const char *name, int fd, char *addr)
 
 static void wp_bit(const char *name, const void *addr, int want)
 {
-	u_pm_check(&env, N(name), addr, want);
+	u_pm_check(&env, tn(name), addr, want);
 }
 
 /* read p[0], then COPY to p + PAGE (and onto p[0]) */
@@ -154,9 +154,9 @@ static void t_copy(void)
 	memset(pattern, 0x3c, PAGE);
 	r = uffd_copy(fd, p + PAGE, pattern, PAGE, 0, &copied);
 	if (env.zeropage && r == -EEXIST) {
-		t_skip(N("copy-after-read"), ZP_COPY_REASON);
+		t_skip(tn("copy-after-read"), ZP_COPY_REASON);
 	} else {
-		T_CHECK(N("copy-after-read"), r == 0 && copied == (int64_t)PAGE &&
+		T_CHECK(tn("copy-after-read"), r == 0 && copied == (int64_t)PAGE &&
 			p[PAGE] == 0x3c && p[2 * PAGE - 1] == 0x3c,
 			"UFFDIO_COPY: %s, copied %lld, byte %#x",
 			r ? strerror(-r) : "success", (long long)copied,
@@ -164,7 +164,7 @@ static void t_copy(void)
 		wp_bit("copy-after-read-not-wp", p + PAGE, 0);
 	}
 	r = uffd_copy(fd, p, pattern, PAGE, 0, NULL);
-	T_CHECK(N("copy-onto-read-page-eexist"), r == -EEXIST && p[0] == 0,
+	T_CHECK(tn("copy-onto-read-page-eexist"), r == -EEXIST && p[0] == 0,
 		"UFFDIO_COPY: %s, byte %#x", r ? strerror(-r) : "success",
 		(unsigned char)p[0]);
 	wp_bit("copy-neighbour-wp", p + 2 * PAGE, 1);
@@ -185,10 +185,10 @@ static void t_zeropage(void)
 		return;
 	cpu_read(p);
 	r = uffd_zeropage(fd, p + PAGE, PAGE, 0, NULL);
-	T_CHECK(N("zeropage-after-read-eexist"), r == -EEXIST,
+	T_CHECK(tn("zeropage-after-read-eexist"), r == -EEXIST,
 		"UFFDIO_ZEROPAGE: %s", r ? strerror(-r) : "success");
 	r = uffd_zeropage(fd, p, PAGE, 0, NULL);
-	T_CHECK(N("zeropage-onto-read-page-eexist"), r == -EEXIST,
+	T_CHECK(tn("zeropage-onto-read-page-eexist"), r == -EEXIST,
 		"UFFDIO_ZEROPAGE: %s", r ? strerror(-r) : "success");
 	wp_bit("zeropage-neighbour-wp", p + PAGE, 1);
 	write_faults("zeropage-neighbour-write-faults", fd, p + PAGE + 3);
@@ -211,7 +211,7 @@ static void missing_read(const char *name, int fd, char *addr, int want_msg,
 	int n = 0, r = 0, tries = 0;
 
 	if (accessor_start(&a, addr, ACC_READ, 0)) {
-		t_fail(N(name), "reader thread");
+		t_fail(tn(name), "reader thread");
 		return;
 	}
 	/* until a message, or the reader is done (no message then) */
@@ -227,11 +227,11 @@ static void missing_read(const char *name, int fd, char *addr, int want_msg,
 	if (n)
 		msg_str(&m, buf, sizeof(buf));
 	if (accessor_join(&a, 10000)) {
-		t_fail(N(name), "reader still blocked (%s)", buf);
+		t_fail(tn(name), "reader still blocked (%s)", buf);
 		return;
 	}
 	if (want_msg)
-		T_CHECK(N(name), n && m.event == UFFD_EVENT_PAGEFAULT &&
+		T_CHECK(tn(name), n && m.event == UFFD_EVENT_PAGEFAULT &&
 			m.arg.pagefault.flags == 0 &&
 			m.arg.pagefault.address == (uintptr_t)pg && !r &&
 			(unsigned char)a.val == 0x77,
@@ -239,10 +239,10 @@ static void missing_read(const char *name, int fd, char *addr, int want_msg,
 			n ? buf : "no message", r ? strerror(-r) : "ok",
 			(unsigned char)a.val);
 	else if ((n || a.val) && known)
-		t_skip(N(name), "%s (%s, reader got %#x)", known,
+		t_skip(tn(name), "%s (%s, reader got %#x)", known,
 		       n ? buf : "no message", (unsigned char)a.val);
 	else
-		T_CHECK(N(name), !n && a.val == 0, "%s, reader got %#x",
+		T_CHECK(tn(name), !n && a.val == 0, "%s, reader got %#x",
 			n ? buf : "no message", (unsigned char)a.val);
 }
 
@@ -265,7 +265,7 @@ static void t_missing(int gup)
 	r = uffd_register(fd, p, HPAGE, UFFDIO_REGISTER_MODE_MISSING |
 			  UFFDIO_REGISTER_MODE_WP);
 	snprintf(name, sizeof(name), "%s-register", pfx);
-	T_CHECK(N(name), r == 0, "%s", strerror(-r));
+	T_CHECK(tn(name), r == 0, "%s", strerror(-r));
 	snprintf(name, sizeof(name), "%s-untouched-page", pfx);
 	missing_read(name, fd, p + 100 * PAGE + 5, 1, NULL);
 	snprintf(name, sizeof(name), "%s-next-page", pfx);
@@ -290,7 +290,7 @@ static void pm_entry(const char *name, const void *addr, int read)
 		mask &= ~PM_UFFD_WP;
 		want &= ~PM_UFFD_WP;
 	}
-	T_CHECK(N(name), e != ~0ULL && (e & mask) == want,
+	T_CHECK(tn(name), e != ~0ULL && (e & mask) == want,
 		"pagemap %#llx: present %d swap %d file %d wp %d, want %#llx",
 		(unsigned long long)e, !!(e & PM_PRESENT), !!(e & PM_SWAP),
 		!!(e & PM_FILE), !!(e & PM_UFFD_WP), (unsigned long long)want);
@@ -326,14 +326,14 @@ static void t_unprotect(void)
 		return;
 	cpu_read(p);
 	r = uffd_wp(fd, p, HPAGE, 0);
-	T_CHECK(N("unprotect-after-read"), r == 0, "%s", strerror(-r));
+	T_CHECK(tn("unprotect-after-read"), r == 0, "%s", strerror(-r));
 	e = pagemap(p + 77 * PAGE);
 	r = mincore(p + 77 * PAGE, PAGE, &vec);
-	T_CHECK(N("unprotect-untouched-none"), e != ~0ULL &&
+	T_CHECK(tn("unprotect-untouched-none"), e != ~0ULL &&
 		!(e & (PM_PRESENT | PM_SWAP | PM_UFFD_WP)) && !r && !(vec & 1),
 		"pagemap %#llx, mincore %d/%#x", (unsigned long long)e, r, vec);
 	e = pagemap(p);
-	T_CHECK(N("unprotect-read-page-present"), e != ~0ULL &&
+	T_CHECK(tn("unprotect-read-page-present"), e != ~0ULL &&
 		(e & (PM_PRESENT | PM_UFFD_WP | PM_FILE)) == PM_PRESENT,
 		"pagemap %#llx", (unsigned long long)e);
 	done(fd, p);
