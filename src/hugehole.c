@@ -27,8 +27,15 @@
  * a huge hole that no CPU has read (its accessed bit is clear: installed
  * old) is turned back into none when it is unprotected whole, into 512
  * ordinary protected holes when only part of it is unprotected, and into
- * 512 ordinary holes when MISSING is registered over it.  Known
- * differences that remain are in docs/benchmarks.md.
+ * 512 ordinary holes when MISSING is registered over it.
+ *
+ * That cannot be done once it has been read: the accessed bit covers the
+ * 2 MiB, not the page that was read, and a read huge hole looks exactly
+ * like what MADV_POPULATE_READ + protect gives, which 6.4+ leaves huge
+ * too.  So it stays a read huge zero page, and UFFDIO_COPY into it fails
+ * and a MISSING registration over it sends no message, where 6.4+ has 511
+ * holes.  Hence huge holes are opt-in (huge_holes=on; compat.h); the
+ * differences that remain are listed in the README.
  *
  * Never for MISSING|WP VMAs: a read of a huge hole would satisfy what must
  * be a MISSING fault.

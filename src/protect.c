@@ -188,15 +188,19 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
  * Zero-page backend only: before 5.19 a THP migration (NUMA balancing,
  * compaction) drops the uffd-wp bit of a huge pmd (set_pmd_migration_entry()
  * does not carry it), so a protected THP would silently become writable.
- * The bit survives migration on ptes: protect THPs as 512 ptes.  (6.1, the
- * marker backend, carries the bit on pmds.)
+ * The bit survives migration on ptes: protect THPs as 512 ptes.  A THP
+ * that is being migrated right now is a pmd migration entry, which the
+ * original would protect by making it read-only, without the bit: split
+ * it too, into 512 pte migration entries that take the bit and keep it
+ * when the migration completes.  (6.1, the marker backend, carries the
+ * bit on pmds.)
  */
 static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 			  pmd_t pmdval, unsigned long addr)
 {
 	/* The huge zero page never migrates: huge holes stay huge. */
-	if (wpu_markers() || !pmd_trans_huge(pmdval) ||
-	    wpu_is_huge_zero_pmd(pmdval))
+	if (wpu_markers() || wpu_is_huge_zero_pmd(pmdval) ||
+	    !(pmd_trans_huge(pmdval) || is_pmd_migration_entry(pmdval)))
 		return false;
 	wpu_split_huge_pmd(vma, pmd, addr & HPAGE_PMD_MASK);
 	return true;

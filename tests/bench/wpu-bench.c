@@ -766,8 +766,8 @@ static void usage(int status)
 "  --big-reps N   runs of preread/populate above 1G (default: --reps; under\n"
 "                 emulation 10G page by page takes a minute)\n"
 "  --quiet        no tables, only BENCH lines\n"
-"  --wpu-name N   report method wpu as N (e.g. wpu-pte: module with\n"
-"                 huge_holes off, compared in the same boot)\n"
+"  --wpu-name N   report method wpu as N (e.g. wpu-huge: module with\n"
+"                 huge_holes on, compared in the same boot)\n"
 "access (16M) is per page; unprotect/fork use the largest of --sizes up to 1G;\n"
 "other uses 64M.  With wpu-zp but not wpu, access/unprotect/fork measure only\n"
 "the wpu-zp cases.\n");

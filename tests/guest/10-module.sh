@@ -128,15 +128,17 @@ else
 fi
 
 # --- toggles -----------------------------------------------------------
-# huge_holes=auto is on on every kernel tested (docs/benchmarks.md)
+# enabled and transparent default to 1; huge_holes=auto is off (opt-in)
 for knob in enabled transparent huge_holes; do
+	d=1 o=0
+	[ $knob = huge_holes ] && d=0 o=1
 	ok=1
-	[ "$(cat $SYS/$knob)" = 1 ] || ok=0
-	echo 0 >$SYS/$knob && [ "$(cat $SYS/$knob)" = 0 ] || ok=0
-	echo 1 >$SYS/$knob && [ "$(cat $SYS/$knob)" = 1 ] || ok=0
+	[ "$(cat $SYS/$knob)" = $d ] || ok=0
+	echo $o >$SYS/$knob && [ "$(cat $SYS/$knob)" = $o ] || ok=0
+	echo $d >$SYS/$knob && [ "$(cat $SYS/$knob)" = $d ] || ok=0
 	echo maybe >$SYS/$knob 2>/dev/null && ok=0
-	[ "$(cat $SYS/$knob)" = 1 ] || ok=0
-	check "toggle-$knob" "round trip 1 -> 0 -> 1 or rejection of 'maybe' failed" test $ok = 1
+	[ "$(cat $SYS/$knob)" = $d ] || ok=0
+	check "toggle-$knob" "round trip $d -> $o -> $d or rejection of 'maybe' failed" test $ok = 1
 done
 check stats-readonly "stats accepted a write" sh -c "! echo 1 >$SYS/stats 2>/dev/null"
 
@@ -161,13 +163,13 @@ else
 fi
 
 # --- parameters ------------------------------------------------------------
-if insmod "$KO" enabled=0 transparent=0 huge_holes=off; then
-	check params "enabled=0 transparent=0 huge_holes=off not reflected in sysfs" \
-		test "$(cat $SYS/enabled)$(cat $SYS/transparent)$(cat $SYS/huge_holes)" = 000 \
+if insmod "$KO" enabled=0 transparent=0 huge_holes=on; then
+	check params "enabled=0 transparent=0 huge_holes=on not reflected in sysfs" \
+		test "$(cat $SYS/enabled)$(cat $SYS/transparent)$(cat $SYS/huge_holes)" = 001 \
 		-a "$(cat /sys/module/uffd_wpu/parameters/enabled)" = N
 	rmmod uffd_wpu || fail params-unload "rmmod failed"
 else
-	fail params "insmod enabled=0 transparent=0 huge_holes=off failed"
+	fail params "insmod enabled=0 transparent=0 huge_holes=on failed"
 fi
 
 # --- load/unload cycles ------------------------------------------------

@@ -21,7 +21,9 @@
  *  - a VMA split (mprotect) keeps the protection of both halves.
  * Not checked (documented differences): the present/swap bits of pagemap
  * and mincore() of a protected hole.  The THP mode is set to "always" for
- * the run and restored at exit.
+ * the run and restored at exit; with the module, huge holes (opt-in since
+ * they cannot be exact after a read: wp_hugehole_read.c) are switched on
+ * for the run and restored too.
  */
 #include "uffd_util.h"
 
@@ -34,12 +36,26 @@ static struct u_env env;
 
 #define pm_check(name, addr, want_wp) u_pm_check(&env, name, addr, want_wp)
 
-static char thp_saved[32];
+#define HUGE_HOLES UFFD_WPU_SYSFS_DIR "/huge_holes"
+
+static char thp_saved[32], huge_saved[8];
 
 static void thp_restore(void)
 {
 	if (thp_saved[0])
 		u_write_file(THP_ENABLED, thp_saved);
+	if (huge_saved[0])
+		u_write_file(HUGE_HOLES, huge_saved);
+}
+
+/* Opt in to the module's huge holes for this run (nothing without it). */
+static void huge_opt_in(void)
+{
+	if (env.kind != U_MODULE ||
+	    u_read_file(HUGE_HOLES, huge_saved, sizeof(huge_saved)))
+		return;
+	if (u_write_file(HUGE_HOLES, "1"))
+		fprintf(stderr, "wp_hugehole: cannot switch huge holes on\n");
 }
 
 /* "always [madvise] never" -> "madvise" */
@@ -501,6 +517,7 @@ int main(void)
 		return t_exit();
 	}
 	atexit(thp_restore);
+	huge_opt_in();
 	t_read_write();
 	t_unprotect();
 	t_dontneed();
