@@ -167,6 +167,46 @@ static long wpu_writeprotect(struct file *file, unsigned long arg)
 	return ret ?: err;
 }
 
+/*
+ * UFFDIO_REGISTER: a MISSING registration over protected holes is followed
+ * up only after the original (protect.c), and only in VMAs it really made
+ * MISSING|WP: a registration it rejects leaves the holes as they are, one
+ * that fails part-way (-ENOMEM splitting, -EFAULT writing the answer) is
+ * followed up where it got.  The argument as read before the call goes
+ * along, in case another thread changes it meanwhile.
+ */
+static long wpu_register(struct file *file, unsigned long arg)
+{
+	struct uffdio_register seen;
+	bool have;
+	long ret;
+
+	have = !copy_from_user(&seen, (void __user *)arg, sizeof(seen));
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+			    file, UFFDIO_REGISTER, arg);
+	if (have)
+		wpu_after_register(file->private_data, &seen, arg);
+	return ret;
+}
+
+/*
+ * UFFDIO_UNREGISTER (reset.c): note before, reset after, and only what the
+ * original really unregistered, also when it failed part-way.
+ */
+static long wpu_unregister(struct file *file, unsigned long arg)
+{
+	struct uffdio_range span;
+	bool reset;
+	long ret;
+
+	reset = wpu_unregister_begin(file->private_data, arg, &span);
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+			    file, UFFDIO_UNREGISTER, arg);
+	if (reset)
+		wpu_unregister_end(file->private_data, &span);
+	return ret;
+}
+
 static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -182,13 +222,13 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 					    wpu_api_ioctl, file, cmd, arg);
 	} else if (cmd == UFFDIO_WRITEPROTECT) {
 		ret = wpu_writeprotect(file, arg);
+	} else if (cmd == UFFDIO_REGISTER) {	/* zero-page, huge holes */
+		ret = wpu_register(file, arg);
+	} else if (WPU_RESET && cmd == UFFDIO_UNREGISTER) {
+		ret = wpu_unregister(file, arg);
 	} else {
-		if (cmd == UFFDIO_REGISTER)	/* zero-page, huge holes */
-			wpu_before_register(ctx, arg);
-		else if (cmd == UFFDIO_COPY)	/* huge holes */
+		if (cmd == UFFDIO_COPY)		/* huge holes */
 			wpu_before_copy(ctx, arg);
-		else if (WPU_RESET)	/* UFFDIO_UNREGISTER (reset.c) */
-			wpu_reset_unregister(file, arg);
 		ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
 				    file, cmd, arg);
 	}
