@@ -68,6 +68,14 @@ static void expect_still_protected(const char *name, int fd, char *p,
 		n, (unsigned long long)flags);
 }
 
+/* uh_stop() that leaves the messages for the caller (who frees them). */
+static void uh_stop_keep(struct uh *h)
+{
+	h->stop = 1;
+	pthread_join(h->th, NULL);
+	h->started = 0;
+}
+
 static int register_raw(int fd, uint64_t start, uint64_t len, uint64_t mode)
 {
 	struct uffdio_register r = {
@@ -186,6 +194,88 @@ static void check_register_efault(void)
 	munmap(r, PAGE);
 	close(fd);
 	munmap(p, NPAGES * PAGE);
+}
+
+/*
+ * Writes racing a REGISTER(MISSING|WP) over protected holes: the first
+ * write to each hole is a WP or a MISSING message, never silent (on 6.4+
+ * the hole is a marker before, during and after the registration).  The
+ * offset between the writes and the ioctl varies from round to round.
+ */
+struct writer {
+	char *p;
+	volatile int go;
+	volatile int ready;
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	int j;
+
+	w->ready = 1;
+	while (!w->go)
+		;
+	for (j = 0; j < NPAGES; j++)
+		w->p[j * PAGE] = 1;
+	return NULL;
+}
+
+static void check_register_vs_writes(void)
+{
+	const char *name = "register_missing_vs_writes";
+	int round, silent = 0, bad_ret = 0, first_ret = 0;
+
+	u_current = name;
+	for (round = 0; round < 100 && !silent; round++) {
+		struct writer w = { 0 };
+		int seen[NPAGES] = { 0 }, fd, i, r;
+		pthread_t th;
+		struct uh h;
+		char *p;
+
+		if (setup_protected(name, &fd, &p))
+			return;
+		if (uh_start(&h, fd, 1, UH_MISSING_COPY)) {
+			t_fail(name, "handler thread");
+			return;
+		}
+		w.p = p;
+		if (pthread_create(&th, NULL, writer_fn, &w)) {
+			t_fail(name, "pthread_create");
+			return;
+		}
+		while (!w.ready)
+			;
+		w.go = 1;
+		for (i = 0; i < (round % 20) * 500; i++)
+			__asm__ volatile("" ::: "memory");
+		r = register_raw(fd, (uintptr_t)p, NPAGES * PAGE, MODE_MW);
+		if (r && !bad_ret++)
+			first_ret = r;
+		pthread_join(th, NULL);
+		uh_stop_keep(&h);
+		for (i = 0; i < h.nstored; i++) {
+			uintptr_t a = h.msgs[i].arg.pagefault.address;
+
+			if (h.msgs[i].event == UFFD_EVENT_PAGEFAULT &&
+			    a >= (uintptr_t)p && a < (uintptr_t)p + NPAGES * PAGE)
+				seen[(a - (uintptr_t)p) / PAGE]++;
+		}
+		free(h.msgs);
+		for (i = 0; i < NPAGES; i++)
+			if (!seen[i])
+				silent++;
+		close(fd);
+		munmap(p, NPAGES * PAGE);
+	}
+	if (bad_ret)
+		t_fail(name, "%d REGISTER calls failed (first: %s)", bad_ret,
+		       strerror(-first_ret));
+	else
+		T_CHECK(name, !silent,
+			"round %d: %d writes to protected holes raised no message while REGISTER(MISSING|WP) ran; native 6.12: every one raises WP or MISSING",
+			round, silent);
 }
 
 /* UFFDIO_API whose argument is read-only: EFAULT, and it can be retried. */
@@ -576,6 +666,7 @@ int main(void)
 	check_register_fails();
 	check_register_busy();
 	check_register_efault();
+	check_register_vs_writes();
 	check_api_efault();
 	check_range_fails();
 	check_unregister_incompatible();
