@@ -82,7 +82,9 @@ bool wpu_ctx_wants_holes(struct vm_area_struct *vma)
  * May @ctx have the feature?  Transparent mode, or its mm opted in.  Only
  * the process that created the context (whose mm it serves) may negotiate
  * it; a context handed to another process before UFFDIO_API is refused the
- * bit, which keeps every decision about an mm inside that mm.
+ * bit, which keeps every decision about an mm inside that mm.  ctx->mm is
+ * written by the kernel alone: a mirror that misplaced it would fail this
+ * test, and the call would be stock's.
  */
 static bool wpu_api_grants(struct wpu_uffd_ctx *ctx)
 {
