@@ -172,7 +172,7 @@ static long wpu_writeprotect(struct file *file, unsigned long arg)
 /*
  * UFFDIO_REGISTER: a MISSING registration over protected holes is followed
  * up only after the original (protect.c), and only in VMAs it really made
- * MISSING|WP: a registration it rejects leaves the holes as they are, one
+ * MISSING: a registration it rejects leaves the holes as they are, one
  * that fails part-way (-ENOMEM splitting, -EFAULT writing the answer) is
  * followed up where it got.  The argument as read before the call goes
  * along, in case another thread changes it meanwhile.

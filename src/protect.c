@@ -374,12 +374,12 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
  * UFFDIO_REGISTER adding MISSING over protected holes: on 6.4+ the next
  * access to such a hole is a MISSING fault, so zero-page holes must be none
  * again, and huge holes (any backend) must stop satisfying reads.  Done
- * after the original, in the VMAs it made MISSING|WP: a registration it
- * rejects leaves the VMA write-protect only, where the holes must stay.
- * Until then a write to a hole is a WP fault and a read sees zeros, what
- * 6.4+ gives an access just before the registration.  (A MISSING|WP VMA
- * never gets new holes, so in one registered earlier there is nothing to
- * find.)
+ * after the original, in the VMAs it made MISSING (with WP or without): a
+ * registration it rejects leaves the VMA write-protect only, where the
+ * holes must stay.  Until then a write to a hole is a WP fault and a read
+ * sees zeros, what 6.4+ gives an access just before the registration.  (A
+ * MISSING VMA never gets new holes, so in one registered earlier there is
+ * nothing to find.)
  * UFFDIO_COPY onto a protected hole: 6.4+ replaces the marker, and stock
  * refuses a huge pmd (EEXIST), so huge holes become 512 holes first.
  * That one runs before the original.  No lock held by the callers.
@@ -388,8 +388,8 @@ static bool wpu_vma_missing_holes(struct wpu_uffd_ctx *ctx,
 				  struct vm_area_struct *vma)
 {
 	return wpu_compat_vma_ctx(vma) == ctx && vma_is_anonymous(vma) &&
-	       !(vma->vm_flags & VM_SHARED) && userfaultfd_wp(vma) &&
-	       userfaultfd_missing(vma) && wpu_ctx_protects_holes(ctx);
+	       !(vma->vm_flags & VM_SHARED) && userfaultfd_missing(vma) &&
+	       wpu_ctx_protects_holes(ctx);
 }
 
 static void wpu_before_fill(struct wpu_uffd_ctx *ctx, unsigned long start,
@@ -438,7 +438,7 @@ static void wpu_missing_registered(struct wpu_uffd_ctx *ctx,
  * After UFFDIO_REGISTER, whatever it returned.  @seen is the argument as it
  * was before the original read it; if it reads differently now, another
  * thread changed it, and the original registered one of the two: both are
- * done.  Only VMAs that are MISSING|WP registered with @ctx now are touched.
+ * done.  Only VMAs that are MISSING registered with @ctx now are touched.
  */
 void wpu_after_register(struct wpu_uffd_ctx *ctx,
 			const struct uffdio_register *seen, unsigned long arg)
