@@ -134,6 +134,28 @@ static void check_register_fails(void)
 	}
 }
 
+/*
+ * The same over an empty THP-eligible 2 MiB (a huge hole where the module
+ * makes one): a rejected REGISTER(MISSING|WP) leaves it protected.
+ */
+static void check_register_fails_huge(void)
+{
+	const char *name = "register_misaligned_huge_range";
+	char *p = map_anon_aligned(HPAGE, HPAGE, MADV_HUGEPAGE);
+	int fd = uffd_new(UFFD_FEATURE_WP_UNPOPULATED), r;
+
+	u_current = name;
+	if (!p || fd < 0 || uffd_register_wp(fd, p, HPAGE) ||
+	    uffd_wp(fd, p, HPAGE, 1)) {
+		t_fail(name, "setup failed");
+		return;
+	}
+	r = register_raw(fd, (uintptr_t)p + 1, HPAGE, MODE_MW);
+	expect_still_protected(name, fd, p + 100 * PAGE, r, EINVAL);
+	close(fd);
+	munmap(p, HPAGE);
+}
+
 /* REGISTER(MISSING|WP) by a second context: the range is not its own. */
 static void check_register_busy(void)
 {
@@ -664,6 +686,7 @@ int main(void)
 		return t_exit();
 	}
 	check_register_fails();
+	check_register_fails_huge();
 	check_register_busy();
 	check_register_efault();
 	check_register_vs_writes();
