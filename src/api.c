@@ -4,12 +4,13 @@
  * (bit 13) and UFFD_FEATURE_WP_ASYNC (bit 15, which implies bit 13, as on
  * 6.7+).
  *
- * Stock kernels reject both bits as unknown.  When the module grants them,
- * the bits are hidden from the original handler, which then does everything else
- * exactly as before (other unknown bits, a second UFFDIO_API, EVENT_FORK
- * permission all fail as they always did), and are recorded in the context's
- * own feature word afterwards.  That word is what fork (EVENT_FORK) copies
- * into a child's context, so inheritance needs no further work.
+ * Stock kernels reject both bits as unknown.  For a context that may have
+ * them the whole call is answered here, as 6.7+ answers it: the stock
+ * handler would read the user's structure a second time, and another
+ * thread could change it in between.  One read, one decision, one cmpxchg
+ * of the context's feature word.  That word is what fork (EVENT_FORK)
+ * copies into a child's context, so inheritance needs no further work.
+ * Contexts that may not have the bits go to the stock handler untouched.
  */
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -23,9 +24,6 @@ static unsigned long wpu_orig_userfaultfd_ioctl;
 static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg);
 
-/* Once the layout check has failed the module never writes a ctx again. */
-static bool wpu_ctx_layout_bad;
-
 static unsigned long wpu_ctx_cachep;
 
 const struct wpu_sym wpu_api_syms[] = {
@@ -37,7 +35,8 @@ const unsigned int wpu_api_nr_syms = ARRAY_SIZE(wpu_api_syms);
 /*
  * struct userfaultfd_ctx is private to fs/userfaultfd.c; compat.h mirrors
  * it.  Its slab cache knows the real size: a mismatch means this kernel's
- * structure differs from the mirror, and the module must not load.
+ * structure differs from the mirror, and the module must not load.  This
+ * is the only layout check, and nothing a program does can influence it.
  */
 int wpu_api_check_layout(void)
 {
@@ -83,11 +82,13 @@ bool wpu_ctx_wants_holes(struct vm_area_struct *vma)
  * May @ctx have the feature?  Transparent mode, or its mm opted in.  Only
  * the process that created the context (whose mm it serves) may negotiate
  * it; a context handed to another process before UFFDIO_API is refused the
- * bit, which keeps every decision about an mm inside that mm.
+ * bit, which keeps every decision about an mm inside that mm.  ctx->mm is
+ * written by the kernel alone: a mirror that misplaced it would fail this
+ * test, and the call would be stock's.
  */
 static bool wpu_api_grants(struct wpu_uffd_ctx *ctx)
 {
-	if (!READ_ONCE(wpu_enabled) || READ_ONCE(wpu_ctx_layout_bad))
+	if (!READ_ONCE(wpu_enabled))
 		return false;
 	if (ctx->mm != current->mm)
 		return false;
@@ -95,75 +96,57 @@ static bool wpu_api_grants(struct wpu_uffd_ctx *ctx)
 }
 
 /*
- * The original stored exactly uffd_ctx_features(requested) in the context.
- * Anything else means our mirror of the private structure is wrong for this
- * kernel; then nothing is written and bit 13 is never granted again.
+ * The answer to a failed UFFDIO_API is a zeroed structure, as stock gives.
  */
-static bool wpu_ctx_layout_ok(struct wpu_uffd_ctx *ctx, u64 requested)
+static long wpu_api_fail(struct uffdio_api __user *uapi, long err)
 {
-	unsigned int expect = (unsigned int)requested | WPU_UFFD_FEATURE_INITIALIZED;
+	struct uffdio_api zero = {};
 
-	if (READ_ONCE(ctx->features) == expect && ctx->mm)
-		return true;
-	WRITE_ONCE(wpu_ctx_layout_bad, true);
-	pr_err("struct userfaultfd_ctx layout does not match %s; not granting WP_UNPOPULATED\n",
-	       wpu_kernel_release());
-	return false;
+	return copy_to_user(uapi, &zero, sizeof(zero)) ? -EFAULT : err;
 }
 
-static long wpu_api(struct file *file, unsigned long arg)
+/*
+ * The checks and their order are those of 6.7+ userfaultfd_api(); the
+ * features other than ours are what this kernel's stock handler accepts.
+ * Returns -ENODEV when the module is on its way out: the caller then lets
+ * the stock handler answer, as a kernel without the module would.
+ */
+static long wpu_api(struct wpu_uffd_ctx *ctx, struct uffdio_api __user *uapi)
 {
-	struct uffdio_api __user *uapi = (struct uffdio_api __user *)arg;
-	struct wpu_uffd_ctx *ctx = file->private_data;
-	u64 features, want;
-	bool grant;
+	u64 offered = wpu_compat_api_features() | WPU_FEATURES;
+	struct uffdio_api api;
+	u64 features;
 	long ret;
 
-	grant = wpu_api_grants(ctx);
-	if (!grant || get_user(features, &uapi->features))
-		return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl,
-				     wpu_api_ioctl, file, UFFDIO_API, arg);
+	if (copy_from_user(&api, uapi, sizeof(api)))
+		return -EFAULT;
+	features = api.features;
+	if (api.api != UFFD_API)
+		return wpu_api_fail(uapi, -EINVAL);
+	if ((features & UFFD_FEATURE_EVENT_FORK) && !capable(CAP_SYS_PTRACE))
+		return wpu_api_fail(uapi, -EPERM);
+	if (features & WPU_FEATURE_WP_ASYNC)
+		features |= WPU_FEATURE_WP_UNPOPULATED;
+	if (features & ~offered)
+		return wpu_api_fail(uapi, -EINVAL);
 
-	want = features & WPU_FEATURES;
-	if (want & WPU_FEATURE_WP_ASYNC)
-		want |= WPU_FEATURE_WP_UNPOPULATED;
-	if (want) {
-		/*
-		 * The mm must pin the module before any hole can be protected.
-		 * A module on its way out (-ENODEV) offers nothing: the
-		 * original then answers as a stock kernel does (EINVAL).
-		 */
+	/* The mm must pin the module before any hole can be protected. */
+	if (features & WPU_FEATURES) {
 		ret = wpu_track_mm(current->mm);
-		if (ret == -ENODEV)
-			return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl,
-					     wpu_api_ioctl, file, UFFDIO_API, arg);
 		if (ret)
 			return ret;
-		features &= ~WPU_FEATURES;
-		if (put_user(features, &uapi->features))
-			return -EFAULT;
 	}
 
-	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
-			    file, UFFDIO_API, arg);
-	if (ret)
-		return ret;	/* the original already zeroed the reply */
-
-	/*
-	 * Between the original's cmpxchg and ours another thread could use
-	 * the context; a program does not, before UFFDIO_API has returned.
-	 */
-	if (want) {
-		if (!wpu_ctx_layout_ok(ctx, features))
-			return -EINVAL;
-		wpu_ctx_add_features(ctx, want);
-		wpu_count(api_granted);
-	}
-
-	/* Advertise the bits the way a native kernel lists all it supports. */
-	if (get_user(features, &uapi->features) ||
-	    put_user(features | WPU_FEATURES, &uapi->features))
+	api.features = offered;
+	api.ioctls = UFFD_API_IOCTLS;
+	if (copy_to_user(uapi, &api, sizeof(api)))
 		return -EFAULT;
+	/* A second UFFDIO_API, or another thread's won: stock's EINVAL. */
+	if (cmpxchg(&ctx->features, 0,
+		    (unsigned int)features | WPU_UFFD_FEATURE_INITIALIZED))
+		return wpu_api_fail(uapi, -EINVAL);
+	if (features & WPU_FEATURES)
+		wpu_count(api_granted);
 	return 0;
 }
 
@@ -186,23 +169,68 @@ static long wpu_writeprotect(struct file *file, unsigned long arg)
 	return ret ?: err;
 }
 
+/*
+ * UFFDIO_REGISTER: a MISSING registration over protected holes is followed
+ * up only after the original (protect.c), and only in VMAs it really made
+ * MISSING: a registration it rejects leaves the holes as they are, one
+ * that fails part-way (-ENOMEM splitting, -EFAULT writing the answer) is
+ * followed up where it got.  The argument as read before the call goes
+ * along, in case another thread changes it meanwhile.
+ */
+static long wpu_register(struct file *file, unsigned long arg)
+{
+	struct uffdio_register seen;
+	bool have;
+	long ret;
+
+	have = !copy_from_user(&seen, (void __user *)arg, sizeof(seen));
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+			    file, UFFDIO_REGISTER, arg);
+	if (have)
+		wpu_after_register(file->private_data, &seen, arg);
+	return ret;
+}
+
+/*
+ * UFFDIO_UNREGISTER (reset.c): note before, reset after, and only what the
+ * original really unregistered, also when it failed part-way.
+ */
+static long wpu_unregister(struct file *file, unsigned long arg)
+{
+	struct uffdio_range span;
+	bool reset;
+	long ret;
+
+	reset = wpu_unregister_begin(file->private_data, arg, &span);
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+			    file, UFFDIO_UNREGISTER, arg);
+	if (reset)
+		wpu_unregister_end(file->private_data, &span);
+	return ret;
+}
+
 static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
+	struct wpu_uffd_ctx *ctx = file->private_data;
 	long ret;
 
 	wpu_enter();
 	if (cmd == UFFDIO_API) {
-		ret = wpu_api(file, arg);
+		ret = wpu_api_grants(ctx) ?
+		      wpu_api(ctx, (void __user *)arg) : -ENODEV;
+		if (ret == -ENODEV)	/* stock's answer */
+			ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl,
+					    wpu_api_ioctl, file, cmd, arg);
 	} else if (cmd == UFFDIO_WRITEPROTECT) {
 		ret = wpu_writeprotect(file, arg);
+	} else if (cmd == UFFDIO_REGISTER) {	/* zero-page, huge holes */
+		ret = wpu_register(file, arg);
+	} else if (WPU_RESET && cmd == UFFDIO_UNREGISTER) {
+		ret = wpu_unregister(file, arg);
 	} else {
-		if (cmd == UFFDIO_REGISTER)	/* zero-page, huge holes */
-			wpu_before_register(file->private_data, arg);
-		else if (cmd == UFFDIO_COPY)	/* huge holes */
-			wpu_before_copy(file->private_data, arg);
-		else if (WPU_RESET)	/* UFFDIO_UNREGISTER (reset.c) */
-			wpu_reset_unregister(file, arg);
+		if (cmd == UFFDIO_COPY)		/* huge holes */
+			wpu_before_copy(ctx, arg);
 		ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
 				    file, cmd, arg);
 	}

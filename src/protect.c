@@ -377,11 +377,25 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 /*
  * UFFDIO_REGISTER adding MISSING over protected holes: on 6.4+ the next
  * access to such a hole is a MISSING fault, so zero-page holes must be none
- * again first, and huge holes (any backend) must stop satisfying reads.
+ * again, and huge holes (any backend) must stop satisfying reads.  Done
+ * after the original, in the VMAs it made MISSING (with WP or without): a
+ * registration it rejects leaves the VMA write-protect only, where the
+ * holes must stay.  Until then a write to a hole is a WP fault and a read
+ * sees zeros, what 6.4+ gives an access just before the registration.  (A
+ * MISSING VMA never gets new holes, so in one registered earlier there is
+ * nothing to find.)
  * UFFDIO_COPY onto a protected hole: 6.4+ replaces the marker, and stock
  * refuses a huge pmd (EEXIST), so huge holes become 512 holes first.
- * Both run before the original, with no lock held.
+ * That one runs before the original.  No lock held by the callers.
  */
+static bool wpu_vma_missing_holes(struct wpu_uffd_ctx *ctx,
+				  struct vm_area_struct *vma)
+{
+	return wpu_compat_vma_ctx(vma) == ctx && vma_is_anonymous(vma) &&
+	       !(vma->vm_flags & VM_SHARED) && userfaultfd_missing(vma) &&
+	       wpu_ctx_protects_holes(ctx);
+}
+
 static void wpu_before_fill(struct wpu_uffd_ctx *ctx, unsigned long start,
 			    unsigned long len, bool missing)
 {
@@ -389,15 +403,18 @@ static void wpu_before_fill(struct wpu_uffd_ctx *ctx, unsigned long start,
 	struct vm_area_struct *vma;
 	unsigned long end = start + len;
 
-	if (end <= start || end > TASK_SIZE || !mmget_not_zero(mm))
-		return;	/* the original rejects bad ranges */
+	/* Checked by the original too; the argument may have changed since. */
+	if ((start | len) & ~PAGE_MASK || end <= start || end > TASK_SIZE ||
+	    !mmget_not_zero(mm))
+		return;
 	mmap_read_lock(mm);
 	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
 	     vma = find_vma(mm, vma->vm_end)) {
 		unsigned long s = max(start, vma->vm_start);
 		unsigned long e = min(end, vma->vm_end);
 
-		if (wpu_compat_vma_ctx(vma) != ctx || !wpu_vma_protects_holes(vma))
+		if (missing ? !wpu_vma_missing_holes(ctx, vma) :
+		    wpu_compat_vma_ctx(vma) != ctx || !wpu_vma_protects_holes(vma))
 			continue;
 		wpu_huge_holes_release(vma, s, e, true);
 		if (missing && !wpu_markers())
@@ -407,16 +424,37 @@ static void wpu_before_fill(struct wpu_uffd_ctx *ctx, unsigned long start,
 	mmput(mm);
 }
 
-void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg)
+static bool wpu_same_register(const struct uffdio_register *a,
+			      const struct uffdio_register *b)
 {
-	struct uffdio_register __user *ureg = (void __user *)arg;
-	struct uffdio_register reg;
+	return a->range.start == b->range.start &&
+	       a->range.len == b->range.len && a->mode == b->mode;
+}
 
-	if ((wpu_markers() && !wpu_huge_holes_seen()) ||
-	    copy_from_user(&reg, ureg, sizeof(reg)) ||
-	    !(reg.mode & UFFDIO_REGISTER_MODE_MISSING))
+static void wpu_missing_registered(struct wpu_uffd_ctx *ctx,
+				   const struct uffdio_register *reg)
+{
+	if (reg->mode & UFFDIO_REGISTER_MODE_MISSING)
+		wpu_before_fill(ctx, reg->range.start, reg->range.len, true);
+}
+
+/*
+ * After UFFDIO_REGISTER, whatever it returned.  @seen is the argument as it
+ * was before the original read it; if it reads differently now, another
+ * thread changed it, and the original registered one of the two: both are
+ * done.  Only VMAs that are MISSING registered with @ctx now are touched.
+ */
+void wpu_after_register(struct wpu_uffd_ctx *ctx,
+			const struct uffdio_register *seen, unsigned long arg)
+{
+	struct uffdio_register now;
+
+	if (wpu_markers() && !wpu_huge_holes_seen())
 		return;
-	wpu_before_fill(ctx, reg.range.start, reg.range.len, true);
+	wpu_missing_registered(ctx, seen);
+	if (!copy_from_user(&now, (void __user *)arg, sizeof(now)) &&
+	    !wpu_same_register(&now, seen))
+		wpu_missing_registered(ctx, &now);
 }
 
 void wpu_before_copy(struct wpu_uffd_ctx *ctx, unsigned long arg)

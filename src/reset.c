@@ -7,7 +7,8 @@
  * and leave the bits (and our zero-page holes) behind: registering the range
  * again then reports writes nobody protected, and a snapshot tool that
  * reuses the range sees faults that are not its own.  For contexts that use
- * the module, do what 6.0+ does, just before the original runs.
+ * the module, do what 6.0+ does: on close just before the original runs,
+ * on UNREGISTER just after it, where it really unregistered.
  *
  * The same holds for mremap() of a range whose context did not ask for
  * UFFD_FEATURE_EVENT_REMAP: the moved range loses its registration, and
@@ -70,23 +71,80 @@ static void wpu_reset_range(struct wpu_uffd_ctx *ctx, unsigned long start,
 	mmap_read_unlock(mm);
 }
 
-void wpu_reset_unregister(struct file *file, unsigned long arg)
+/*
+ * UFFDIO_UNREGISTER, in two halves around the original, which may reject
+ * the range (an incompatible VMA in it, a misaligned start) or stop part-way
+ * (-ENOMEM splitting a VMA).  Before it, under mmap_lock: the part of the
+ * range that holds write-protect registered anonymous VMAs of @ctx, in
+ * *@span.  Returns false when there is none (nothing to reset after).
+ */
+bool wpu_unregister_begin(struct wpu_uffd_ctx *ctx, unsigned long arg,
+			  struct uffdio_range *span)
 {
-	struct wpu_uffd_ctx *ctx = file->private_data;
+	struct mm_struct *mm = ctx->mm;
+	struct vm_area_struct *vma;
 	struct uffdio_range range;
+	unsigned long end, lo = 0, hi = 0;
 
 	if (!wpu_ctx_protects_holes(ctx) ||
 	    copy_from_user(&range, (void __user *)arg, sizeof(range)))
-		return;
-	/* Bad ranges are the original's to reject; just do nothing here. */
+		return false;
+	end = range.start + range.len;
+	/* Bad ranges are the original's to reject; just note nothing. */
 	if ((range.start | range.len) & ~PAGE_MASK || !range.len ||
-	    range.start + range.len < range.start ||
-	    range.start + range.len > TASK_SIZE)
+	    end < range.start || end > TASK_SIZE || !mmget_not_zero(mm))
+		return false;
+	mmap_read_lock(mm);
+	for (vma = find_vma(mm, range.start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
+		if (wpu_compat_vma_ctx(vma) != ctx || !userfaultfd_wp(vma) ||
+		    !vma_is_anonymous(vma))
+			continue;
+		if (!hi)
+			lo = max_t(unsigned long, range.start, vma->vm_start);
+		hi = min(end, vma->vm_end);
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	span->start = lo;
+	span->len = hi - lo;
+	return hi;
+}
+
+/*
+ * After the original, whatever it returned: clear uffd-wp in the anonymous
+ * VMAs of *@span that are no longer write-protect registered, as 6.0+ does
+ * while it unregisters them.  What is still registered (the original
+ * failed, or another thread registered it again meanwhile) keeps its
+ * protection.  uffd-wp in a VMA that is not write-protect registered is
+ * stale by definition, whoever left it.  If another thread changed the
+ * argument during the call, the original may have unregistered something
+ * else, which then keeps stale bits: extra WP faults after a later
+ * registration, never a missing one.
+ */
+void wpu_unregister_end(struct wpu_uffd_ctx *ctx,
+			const struct uffdio_range *span)
+{
+	unsigned long start = span->start, end = span->start + span->len;
+	struct mm_struct *mm = ctx->mm;
+	struct vm_area_struct *vma;
+
+	if (!mmget_not_zero(mm))
 		return;
-	if (!mmget_not_zero(ctx->mm))
-		return;
-	wpu_reset_range(ctx, range.start, range.start + range.len);
-	mmput(ctx->mm);
+	mmap_read_lock(mm);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
+		unsigned long s = max(start, vma->vm_start);
+		unsigned long e = min(end, vma->vm_end);
+
+		if (userfaultfd_wp(vma) || !vma_is_anonymous(vma))
+			continue;
+		wpu_clear_holes(vma, s, e);
+		wpu_resolve_wp(vma, s, e);
+		cond_resched();
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
 }
 
 static int wpu_userfaultfd_release(struct inode *inode, struct file *file)

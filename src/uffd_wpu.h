@@ -139,7 +139,10 @@ extern const unsigned int wpu_scan_nr_hooks;
 /* reset.c (kernels that keep uffd-wp after unregister/close) */
 extern const struct wpu_sym wpu_reset_syms[];
 extern const unsigned int wpu_reset_nr_syms;
-void wpu_reset_unregister(struct file *file, unsigned long arg);
+bool wpu_unregister_begin(struct wpu_uffd_ctx *ctx, unsigned long arg,
+			  struct uffdio_range *span);
+void wpu_unregister_end(struct wpu_uffd_ctx *ctx,
+			const struct uffdio_range *span);
 
 extern const struct wpu_sym wpu_protect_syms[];
 extern const unsigned int wpu_protect_nr_syms;
@@ -190,7 +193,8 @@ void wpu_mn_end(struct mmu_notifier_range *range);
 pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr);
 bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end);
-void wpu_before_register(struct wpu_uffd_ctx *ctx, unsigned long arg);
+void wpu_after_register(struct wpu_uffd_ctx *ctx,
+			const struct uffdio_register *seen, unsigned long arg);
 int wpu_holes_prepare(struct vm_area_struct *vma);
 bool wpu_hole_entry(struct vm_area_struct *vma, unsigned long addr,
 		    pte_t *entry);

@@ -165,6 +165,28 @@ struct wpu_uffd_fork_ctx {
 
 #define WPU_UFFD_FEATURE_INITIALIZED	BIT(31)
 
+/*
+ * The features this kernel's stock userfaultfd_api() accepts: its uapi
+ * list, less what the configuration cannot do (the masks came with the
+ * features they mask, 5.13 and 5.19).  PAGEFAULT_FLAG_WP needs no mask:
+ * the module is only built with CONFIG_HAVE_ARCH_USERFAULTFD_WP (dkms.conf).
+ */
+static inline u64 wpu_compat_api_features(void)
+{
+	u64 features = UFFD_API_FEATURES;
+
+#if defined(UFFD_FEATURE_MINOR_HUGETLBFS) && \
+	!defined(CONFIG_HAVE_ARCH_USERFAULTFD_MINOR)
+	features &= ~(u64)(UFFD_FEATURE_MINOR_HUGETLBFS |
+			   UFFD_FEATURE_MINOR_SHMEM);
+#endif
+#if defined(UFFD_FEATURE_WP_HUGETLBFS_SHMEM) && \
+	!defined(CONFIG_PTE_MARKER_UFFD_WP)
+	features &= ~(u64)UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+#endif
+	return features;
+}
+
 static inline struct wpu_uffd_ctx *wpu_compat_vma_ctx(struct vm_area_struct *vma)
 {
 	return (struct wpu_uffd_ctx *)vma->vm_userfaultfd_ctx.ctx;
