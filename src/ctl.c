@@ -47,6 +47,10 @@ atomic_t wpu_fail_protect = ATOMIC_INIT(0);
 module_param_named(fail_protect, wpu_fail_protect.counter, int, 0600);
 MODULE_PARM_DESC(fail_protect, "Testing: make the next N hole-protect passes fail as if out of memory");
 
+atomic_t wpu_fail_track = ATOMIC_INIT(0);
+module_param_named(fail_track, wpu_fail_track.counter, int, 0600);
+MODULE_PARM_DESC(fail_track, "Testing: make the next N fork children fail to be tracked at fork, as if a signal were pending");
+
 enum wpu_backend wpu_backend;
 struct wpu_stats wpu_stats;
 

@@ -429,7 +429,8 @@ void wpu_before_copy(struct wpu_uffd_ctx *ctx, unsigned long arg)
 static bool wpu_vma_protects_holes(struct vm_area_struct *vma)
 {
 	if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED) ||
-	    !userfaultfd_wp(vma) || !wpu_ctx_wants_holes(vma))
+	    !userfaultfd_wp(vma) || !wpu_ctx_wants_holes(vma) ||
+	    !wpu_mm_protects(vma->vm_mm))	/* pins the module (track.c) */
 		return false;
 	/*
 	 * A zero-page pte would satisfy reads that a MISSING registration

@@ -675,6 +675,12 @@ long wpu_pagemap_scan(struct mm_struct *mm, unsigned long uarg)
 	ret = wpu_scan_get_args(&s.arg, uarg);
 	if (ret)
 		goto out_mm;
+	/* A fork child may not be tracked yet (track.c). */
+	if (s.arg.flags & PM_SCAN_WP_MATCHING) {
+		ret = wpu_track_holes(mm);
+		if (ret)
+			goto out_mm;
+	}
 	s.interest = s.arg.category_mask | s.arg.category_anyof_mask |
 		     s.arg.return_mask;
 	ret = wpu_scan_buf_init(&s);

@@ -3,12 +3,26 @@
  * Per-mm state.
  *
  * An mm is "tracked" from the moment a hole in it may get protected (a
- * context of the mm negotiated WP_UNPOPULATED, the mm opted in, or a fork
- * child inherited either) until the mm is torn down.  Tracking does two
- * things: it remembers the per-mm opt-in, and it pins the module, because
- * pte markers left behind by an unloaded module would meet stock code that
- * WARNs on them.  The record is an mmu_notifier so that the kernel tells us,
- * through ->release, when the mm goes away; only exported API is used.
+ * context of the mm negotiated WP_UNPOPULATED, or the mm opted in) until the
+ * mm is torn down.  Tracking does two things: it remembers the per-mm
+ * opt-in, and it pins the module, because pte markers left behind by an
+ * unloaded module would meet stock code that WARNs on them.  The record is
+ * an mmu_notifier so that the kernel tells us, through ->release, when the
+ * mm goes away; only exported API is used.
+ *
+ * The invariant every other file relies on: an mm that may hold a protected
+ * hole is tracked.  Holes are only ever made by a protect pass, which checks
+ * (wpu_mm_protects()) and remembers (WPU_MM_HOLES) it, or copied by fork
+ * into a child, which is tracked before it can run whenever the parent may
+ * hold holes.  Whether the parent's context still asks for holes, or the
+ * parent is still opted in, does not matter for that: what it already
+ * protected is copied all the same.
+ *
+ * Registering a notifier runs mm_take_all_locks() (a global mutex, and
+ * every mapped file's i_mmap_rwsem for writing), so it is done lazily: a
+ * fork child whose parent never protected a hole is not tracked at fork,
+ * even if its context inherits the feature; it is tracked by its first
+ * protect request instead (wpu_protect_begin(), wpu_track_holes()).
  *
  * The record is found by mm pointer through an RCU hash, so the hot paths
  * (protect, UFFDIO_API) never take a lock and never touch the notifier.
@@ -25,6 +39,7 @@
 enum {
 	WPU_MM_HELD,		/* we own the long-lived notifier reference */
 	WPU_MM_OPTED_IN,	/* opted in through /dev/uffd-wpu */
+	WPU_MM_HOLES,		/* a hole may have been protected here */
 };
 
 struct wpu_mm {
@@ -143,6 +158,42 @@ int wpu_track_mm(struct mm_struct *mm)
 	return PTR_ERR_OR_ZERO(rec);
 }
 
+/*
+ * Before a protect request that may make holes in @mm: track it now (it may
+ * be a fork child whose tracking was left for later).  No mmap_lock held;
+ * the caller holds mm_users.
+ */
+int wpu_track_holes(struct mm_struct *mm)
+{
+	struct wpu_mm *rec;
+
+	rcu_read_lock();
+	rec = wpu_mm_find(mm);
+	rcu_read_unlock();
+	if (rec)
+		return 0;
+	return wpu_track_mm(mm);
+}
+
+/*
+ * May a protect pass make holes in @mm?  Only if the mm is tracked, which
+ * every protect request has made sure of (wpu_track_holes()); this is the
+ * last line of the invariant, not a policy.  Remembers that holes may now
+ * exist, so that fork children get tracked.  mmap_lock held; lockless.
+ */
+bool wpu_mm_protects(struct mm_struct *mm)
+{
+	struct wpu_mm *rec;
+
+	mmap_assert_locked(mm);
+	rcu_read_lock();
+	rec = wpu_mm_find(mm);
+	if (rec && !test_bit(WPU_MM_HOLES, &rec->flags))
+		set_bit(WPU_MM_HOLES, &rec->flags);
+	rcu_read_unlock();
+	return rec;
+}
+
 int wpu_optin(struct mm_struct *mm)
 {
 	struct wpu_mm *rec;
@@ -194,7 +245,7 @@ void wpu_protect_begin(struct mm_struct *mm, struct wpu_protect_req *req)
 	struct wpu_mm *rec;
 
 	req->task = current;
-	req->err = 0;
+	req->err = wpu_track_holes(mm);
 	INIT_LIST_HEAD(&req->node);
 	rcu_read_lock();
 	rec = wpu_mm_find(mm);
@@ -256,31 +307,145 @@ u64 wpu_tracked_mms(void)
 	return atomic64_read(&wpu_nr_tracked);
 }
 
-static void wpu_pin_forever(void)
+/*
+ * A fork child that may hold holes could not be tracked even from a worker:
+ * keep the module for good rather than let its markers outlive it.
+ */
+static void wpu_pin_forever(int err)
 {
+	/* Our caller holds a reference, so the module is live here. */
+	__module_get(THIS_MODULE);
+	pr_warn("cannot track a fork child (%d); module pinned until reboot\n",
+		err);
+}
+
+/*
+ * Tracking a fork child from fork itself fails whenever the parent has a
+ * signal pending (mm_take_all_locks() gives up with -EINTR), which is
+ * common in programs that fork a lot.  Then a worker, which has no
+ * signals, tracks the child instead.  Until it has, the child's mm_users
+ * reference and a module reference keep both alive.
+ */
+struct wpu_track_work {
+	struct work_struct work;
+	struct mm_struct *mm;
+};
+
+static struct workqueue_struct *wpu_track_wq;
+
+static void wpu_track_worker(struct work_struct *work)
+{
+	struct wpu_track_work *tw = container_of(work, struct wpu_track_work,
+						 work);
+	struct wpu_mm *rec = wpu_mm_get(tw->mm);
+
+	if (IS_ERR(rec)) {
+		wpu_pin_forever(PTR_ERR(rec));
+	} else {
+		set_bit(WPU_MM_HOLES, &rec->flags);
+		wpu_count(fork_tracked);
+	}
+	mmput(tw->mm);
+	kfree(tw);
+	/* wpu_track_exit() waits for us to return before the text goes. */
+	module_put(THIS_MODULE);
+}
+
+/* Takes over the caller's mm_users reference on @mm. */
+static void wpu_track_later(struct mm_struct *mm)
+{
+	struct wpu_track_work *tw = kmalloc(sizeof(*tw), GFP_KERNEL);
+
+	if (!tw) {
+		mmput(mm);
+		wpu_pin_forever(-ENOMEM);
+		return;
+	}
 	/* The parent's record pins us, so the module is live here. */
 	__module_get(THIS_MODULE);
-	pr_warn("cannot track a fork child (out of memory); module pinned until reboot\n");
+	INIT_WORK(&tw->work, wpu_track_worker);
+	tw->mm = mm;
+	queue_work(wpu_track_wq, &tw->work);
+}
+
+/* A fork child that may hold holes must be tracked before it runs. */
+static void wpu_track_child(struct mm_struct *mm)
+{
+	struct wpu_mm *rec;
+
+	if (!mmget_not_zero(mm))
+		return;		/* its fork failed: nothing will run there */
+	if (atomic_dec_if_positive(&wpu_fail_track) >= 0)
+		rec = ERR_PTR(-EINTR);
+	else
+		rec = wpu_mm_get(mm);
+	if (IS_ERR(rec)) {
+		wpu_track_later(mm);
+		return;
+	}
+	mmput(mm);
+	set_bit(WPU_MM_HOLES, &rec->flags);
+	wpu_count(fork_tracked);
 }
 
 int wpu_track_init(void)
 {
-	return 0;
+	wpu_track_wq = alloc_workqueue("uffd_wpu_track", 0, 0);
+	return wpu_track_wq ? 0 : -ENOMEM;
 }
 
 /* Only reached with no tracked mm left: wait for their free callbacks. */
 void wpu_track_exit(void)
 {
+	/* A worker still running holds a module reference: none is queued. */
+	destroy_workqueue(wpu_track_wq);
 	mmu_notifier_synchronize();
 	rcu_barrier();
 }
 
 /*
- * fork() with UFFD_FEATURE_EVENT_FORK copies protected holes into the child
- * (the child VMA stays uffd-wp registered).  The child's new contexts are
- * listed here, after dup_mmap() dropped the mmap locks and before the child
- * can run: track the child mm, and carry the parent mm's opt-in over into
- * the child context the way a negotiated feature bit is carried.
+ * The parent of @fctx may hold holes (it protected some, or inherited
+ * some): stock fork copies them into the child wherever the child's VMA
+ * stays uffd-wp registered.  Lockless, also called from the ftrace callback.
+ */
+static bool wpu_fork_copies_holes(struct wpu_uffd_fork_ctx *fctx)
+{
+	struct wpu_mm *rec;
+	bool ret;
+
+	if (!atomic64_read(&wpu_nr_tracked))
+		return false;
+	rcu_read_lock();
+	rec = wpu_mm_find(fctx->orig->mm);
+	ret = rec && test_bit(WPU_MM_HOLES, &rec->flags);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * The parent context protects holes because its mm opted in: its child
+ * gets the feature bit instead, as a negotiated bit is copied by fork.
+ */
+static bool wpu_fork_carries_optin(struct wpu_uffd_fork_ctx *fctx)
+{
+	return !(READ_ONCE(fctx->orig->features) & WPU_FEATURE_WP_UNPOPULATED) &&
+	       wpu_mm_opted_in(fctx->orig->mm);
+}
+
+static bool wpu_fork_matters(struct wpu_uffd_fork_ctx *fctx)
+{
+	return fctx->new && (wpu_fork_copies_holes(fctx) ||
+			     wpu_fork_carries_optin(fctx));
+}
+
+/*
+ * fork() with UFFD_FEATURE_EVENT_FORK lists the child's new contexts here,
+ * after dup_mmap() copied the page tables and dropped the mmap locks, and
+ * before the child can run.  Without EVENT_FORK no hole reaches the child:
+ * its VMAs lose the registration, and stock fork then drops markers
+ * (6.1: copy_nonpresent_pte()) and the uffd-wp bit of zero-page holes
+ * (5.10: copy_present_pte(); those are plain zero pages then, which need
+ * no module).
  */
 static unsigned long wpu_orig_dup_complete;
 
@@ -290,32 +455,33 @@ static void wpu_dup_userfaultfd_complete(struct list_head *fcs)
 
 	wpu_enter();
 	list_for_each_entry(fctx, fcs, list) {
-		struct wpu_uffd_ctx *new = fctx->new;
-		bool holes;
-
-		holes = (READ_ONCE(fctx->orig->features) &
-			 WPU_FEATURE_WP_UNPOPULATED) ||
-			wpu_mm_opted_in(fctx->orig->mm);
-		if (!holes || !new)
+		if (!fctx->new)
 			continue;
-		/*
-		 * Untracked, the child's copied holes could outlive the
-		 * module.  If the child cannot be tracked (out of memory),
-		 * pin the module for good rather than risk that.
-		 */
-		if (wpu_track_mm(new->mm))
-			wpu_pin_forever();
-		wpu_ctx_add_features(new, WPU_FEATURE_WP_UNPOPULATED);
-		wpu_count(fork_tracked);
+		if (wpu_fork_carries_optin(fctx))
+			wpu_ctx_add_features(fctx->new,
+					     WPU_FEATURE_WP_UNPOPULATED);
+		if (wpu_fork_copies_holes(fctx))
+			wpu_track_child(fctx->new->mm);
 	}
 	WPU_CALL_ORIG(wpu_orig_dup_complete, wpu_dup_userfaultfd_complete, fcs);
 	wpu_leave();
 }
 
-/* Almost every fork has no userfaultfd context to hand over. */
+/*
+ * Only forks of an mm that may hold holes or is opted in enter the
+ * wrapper; every other fork, EVENT_FORK or not, stays in the original
+ * (which may sleep until the monitor reads the fork event).  The list is
+ * the forking task's own, built by dup_mmap().
+ */
 static bool wpu_dup_complete_wants(struct pt_regs *regs)
 {
-	return !list_empty((struct list_head *)regs_get_kernel_argument(regs, 0));
+	struct list_head *fcs = (void *)regs_get_kernel_argument(regs, 0);
+	struct wpu_uffd_fork_ctx *fctx;
+
+	list_for_each_entry(fctx, fcs, list)
+		if (wpu_fork_matters(fctx))
+			return true;
+	return false;
 }
 
 struct wpu_hook wpu_track_hooks[] = {
