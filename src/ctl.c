@@ -321,6 +321,8 @@ static long wpu_ioc_status(unsigned int cmd, void __user *uarg)
 		s.flags |= UFFD_WPU_STATUS_TRANSPARENT;
 	if (mm && wpu_mm_opted_in(mm))
 		s.flags |= UFFD_WPU_STATUS_OPTED_IN;
+	if (mm && wpu_mm_tracked(mm))
+		s.flags |= UFFD_WPU_STATUS_TRACKED;
 	if (wpu_hooks_count())
 		s.flags |= UFFD_WPU_STATUS_HOOKED;
 	s.features = mm ? wpu_granted_features(mm) : 0;
