@@ -4,8 +4,14 @@
  * /dev/uffd-wpu misc device (ABI: include/uapi/linux/uffd-wpu.h).
  *
  * The device is world-usable on purpose: every command acts on the caller's
- * own mm and nothing else, so it grants no power over another process.  The
- * sysfs toggles are root-only (mode 0644).
+ * own mm and nothing else (current->mm; no command takes a pid or an fd), so
+ * it grants no power over another process.  What an unprivileged caller can
+ * cost others is what UFFDIO_API already lets it cost in the default
+ * (transparent) mode: its mm gets tracked, once (one mmu_notifier, whose
+ * registration takes mm_take_all_locks()), and pins the module until it
+ * exits.  Fork children of an opted-in mm are not tracked unless they may
+ * hold protected holes (track.c), so opting in does not make every fork pay
+ * that.  The sysfs toggles are root-only (mode 0644).
  */
 #include <linux/fs.h>
 #include <linux/kobject.h>
@@ -368,6 +374,7 @@ static struct miscdevice wpu_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "uffd-wpu",
 	.fops = &wpu_dev_fops,
+	/* Own mm only, nothing a UFFDIO_API could not do: see the top. */
 	.mode = 0666,
 };
 
