@@ -55,7 +55,7 @@ MODULE_PARM_DESC(fail_protect, "Testing: make the next N hole-protect passes fai
 
 atomic_t wpu_fail_track = ATOMIC_INIT(0);
 module_param_named(fail_track, wpu_fail_track.counter, int, 0600);
-MODULE_PARM_DESC(fail_track, "Testing: make the next N fork children fail to be tracked at fork, as if a signal were pending");
+MODULE_PARM_DESC(fail_track, "Testing: make the next N notifier registrations fail with EINTR, as with a signal pending");
 
 enum wpu_backend wpu_backend;
 struct wpu_stats wpu_stats;

@@ -31,6 +31,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -116,6 +117,46 @@ static const struct mmu_notifier_ops wpu_mn_ops = {
 };
 
 /*
+ * mmu_notifier_get() fails with -EINTR whenever the caller has a signal
+ * pending (mm_take_all_locks() gives up), which is common in programs that
+ * fork a lot or use timers: UFFDIO_API, OPTIN or tracking a fork child
+ * would fail for no reason the caller could act on.  A worker has no
+ * signals, so it registers the notifier instead, while the caller waits.
+ */
+struct wpu_get_work {
+	struct work_struct work;
+	struct mm_struct *mm;
+	struct mmu_notifier *mn;
+};
+
+static struct workqueue_struct *wpu_track_wq;
+
+static void wpu_get_worker(struct work_struct *work)
+{
+	struct wpu_get_work *gw = container_of(work, struct wpu_get_work, work);
+
+	gw->mn = mmu_notifier_get(&wpu_mn_ops, gw->mm);
+}
+
+/* The caller holds mm_users and no mmap_lock. */
+static struct mmu_notifier *wpu_mn_get(struct mm_struct *mm)
+{
+	struct wpu_get_work gw = { .mm = mm };
+
+	if (atomic_dec_if_positive(&wpu_fail_track) >= 0)
+		gw.mn = ERR_PTR(-EINTR);	/* testing: as if a signal came */
+	else
+		gw.mn = mmu_notifier_get(&wpu_mn_ops, mm);
+	if (PTR_ERR_OR_ZERO(gw.mn) != -EINTR || fatal_signal_pending(current))
+		return gw.mn;
+	INIT_WORK_ONSTACK(&gw.work, wpu_get_worker);
+	queue_work(wpu_track_wq, &gw.work);
+	flush_work(&gw.work);
+	destroy_work_on_stack(&gw.work);
+	return gw.mn;
+}
+
+/*
  * Find or create the record of @mm.  The caller must keep mm_users above
  * zero (current->mm, or an mmget()).  Takes mmap_lock for writing when the
  * record is new, so it must not be called with mmap_lock held.
@@ -131,7 +172,7 @@ static struct wpu_mm *wpu_mm_get(struct mm_struct *mm)
 	if (rec)
 		return rec;
 
-	mn = mmu_notifier_get(&wpu_mn_ops, mm);
+	mn = wpu_mn_get(mm);
 	if (IS_ERR(mn))
 		return ERR_CAST(mn);
 	rec = container_of(mn, struct wpu_mm, mn);
@@ -307,83 +348,33 @@ u64 wpu_tracked_mms(void)
 	return atomic64_read(&wpu_nr_tracked);
 }
 
-/*
- * A fork child that may hold holes could not be tracked even from a worker:
- * keep the module for good rather than let its markers outlive it.
- */
 static void wpu_pin_forever(int err)
 {
-	/* Our caller holds a reference, so the module is live here. */
+	/* The parent's record pins us, so the module is live here. */
 	__module_get(THIS_MODULE);
 	pr_warn("cannot track a fork child (%d); module pinned until reboot\n",
 		err);
 }
 
 /*
- * Tracking a fork child from fork itself fails whenever the parent has a
- * signal pending (mm_take_all_locks() gives up with -EINTR), which is
- * common in programs that fork a lot.  Then a worker, which has no
- * signals, tracks the child instead.  Until it has, the child's mm_users
- * reference and a module reference keep both alive.
+ * A fork child that may hold holes must be tracked before it runs.  If it
+ * cannot be (out of memory), keep the module for good rather than let its
+ * holes outlive it.  -EINTR means a fatal signal: copy_process() then
+ * fails the fork after this, and the child never runs.
  */
-struct wpu_track_work {
-	struct work_struct work;
-	struct mm_struct *mm;
-};
-
-static struct workqueue_struct *wpu_track_wq;
-
-static void wpu_track_worker(struct work_struct *work)
-{
-	struct wpu_track_work *tw = container_of(work, struct wpu_track_work,
-						 work);
-	struct wpu_mm *rec = wpu_mm_get(tw->mm);
-
-	if (IS_ERR(rec)) {
-		wpu_pin_forever(PTR_ERR(rec));
-	} else {
-		set_bit(WPU_MM_HOLES, &rec->flags);
-		wpu_count(fork_tracked);
-	}
-	mmput(tw->mm);
-	kfree(tw);
-	/* wpu_track_exit() waits for us to return before the text goes. */
-	module_put(THIS_MODULE);
-}
-
-/* Takes over the caller's mm_users reference on @mm. */
-static void wpu_track_later(struct mm_struct *mm)
-{
-	struct wpu_track_work *tw = kmalloc(sizeof(*tw), GFP_KERNEL);
-
-	if (!tw) {
-		mmput(mm);
-		wpu_pin_forever(-ENOMEM);
-		return;
-	}
-	/* The parent's record pins us, so the module is live here. */
-	__module_get(THIS_MODULE);
-	INIT_WORK(&tw->work, wpu_track_worker);
-	tw->mm = mm;
-	queue_work(wpu_track_wq, &tw->work);
-}
-
-/* A fork child that may hold holes must be tracked before it runs. */
 static void wpu_track_child(struct mm_struct *mm)
 {
 	struct wpu_mm *rec;
 
 	if (!mmget_not_zero(mm))
 		return;		/* its fork failed: nothing will run there */
-	if (atomic_dec_if_positive(&wpu_fail_track) >= 0)
-		rec = ERR_PTR(-EINTR);
-	else
-		rec = wpu_mm_get(mm);
+	rec = wpu_mm_get(mm);
+	mmput(mm);
 	if (IS_ERR(rec)) {
-		wpu_track_later(mm);
+		if (PTR_ERR(rec) != -EINTR)
+			wpu_pin_forever(PTR_ERR(rec));
 		return;
 	}
-	mmput(mm);
 	set_bit(WPU_MM_HOLES, &rec->flags);
 	wpu_count(fork_tracked);
 }
@@ -397,7 +388,7 @@ int wpu_track_init(void)
 /* Only reached with no tracked mm left: wait for their free callbacks. */
 void wpu_track_exit(void)
 {
-	/* A worker still running holds a module reference: none is queued. */
+	/* Its work items live on their callers' stacks: none is left. */
 	destroy_workqueue(wpu_track_wq);
 	mmu_notifier_synchronize();
 	rcu_barrier();
@@ -441,11 +432,11 @@ static bool wpu_fork_matters(struct wpu_uffd_fork_ctx *fctx)
 /*
  * fork() with UFFD_FEATURE_EVENT_FORK lists the child's new contexts here,
  * after dup_mmap() copied the page tables and dropped the mmap locks, and
- * before the child can run.  Without EVENT_FORK no hole reaches the child:
- * its VMAs lose the registration, and stock fork then drops markers
- * (6.1: copy_nonpresent_pte()) and the uffd-wp bit of zero-page holes
- * (5.10: copy_present_pte(); those are plain zero pages then, which need
- * no module).
+ * before the child can run.  Without EVENT_FORK (the parent's contexts are
+ * then not on the list) no hole needs the module in the child: its VMAs
+ * lose the registration, stock fork drops markers there (6.1:
+ * copy_nonpresent_pte()), and a zero-page hole (5.10) is copied as a
+ * read-only zero page, which stock code handles in an unregistered VMA.
  */
 static unsigned long wpu_orig_dup_complete;
 

@@ -20,8 +20,9 @@
  *  - fork-lazy: the parent may protect holes but has none yet; the
  *    monitor protects the child's range through the child's context: the
  *    child's hole is a WP fault;
- *  - fork-late (module only): tracking the child fails at fork (the
- *    fail_track knob, as with a signal pending); it is tracked anyway;
+ *  - fork-eintr (module only): registering the child's notifier fails with
+ *    EINTR at fork (the fail_track knob, as with a signal pending); it is
+ *    tracked anyway (by a worker);
  *  - stale: after a MISSING-only re-registration a write to a hole is a
  *    MISSING fault (never WP); after unregister a write lands silently;
  *  - fork-stale: as fork-a, then the monitor re-registers the child's
@@ -135,17 +136,6 @@ enum {
 
 #define FAIL_TRACK "/sys/module/uffd_wpu/parameters/fail_track"
 
-/* Tracking may be left to a worker (fail_track): wait for it, boundedly. */
-static int tracked_soon(void)
-{
-	int i, t = tracked();
-
-	for (i = 0; t == 0 && i < 500; i++) {
-		u_sleep_ms(10);
-		t = tracked();
-	}
-	return t;
-}
 
 /*
  * In a child whose VMA is still uffd-wp: drop hole 1, write it (silent),
@@ -156,7 +146,7 @@ static int child_wp_body(char *p)
 	int code = 0;
 	uint64_t e;
 
-	if (tracked_soon() == 0)
+	if (tracked() == 0)
 		code |= C_UNTRACKED;
 	madvise(p + PAGE, PAGE, MADV_DONTNEED);
 	if (env.pm_uffd_wp && (pagemap_of(0, p + PAGE, &e) || (e & PM_UFFD_WP)))
@@ -339,18 +329,18 @@ static void t_fork_lazy(void)
 	close(uffd);
 }
 
-/* fork-late: tracking the child at fork fails, a worker does it. */
-static void t_fork_late(void)
+/* fork-eintr: tracking the child at fork gets EINTR, a worker does it. */
+static void t_fork_eintr(void)
 {
 	if (env.kind != U_MODULE) {
-		t_skip("fork-late", "no module");
+		t_skip("fork-eintr", "no module");
 		return;
 	}
 	if (u_write_file(FAIL_TRACK, "1")) {
-		t_skip("fork-late", "no %s (not root?)", FAIL_TRACK);
+		t_skip("fork-eintr", "no %s (not root?)", FAIL_TRACK);
 		return;
 	}
-	fork_wp("fork-late", setup_a);
+	fork_wp("fork-eintr", setup_a);
 	u_write_file(FAIL_TRACK, "0");
 }
 
@@ -601,7 +591,7 @@ int main(int argc, char **argv)
 		run(t_fork_b);
 		run(t_fork_b_parent);
 		run(t_fork_lazy);
-		run(t_fork_late);
+		run(t_fork_eintr);
 		run(t_stale);
 	}
 	/* in this process: it must not pin the module itself */
