@@ -422,7 +422,7 @@ static void fuzz_device(long iters)
 			if (!e && k == 3) {
 				const struct uffd_wpu_status *s = &op->s;
 
-				if (s->size != sizeof(*s) || (s->flags & ~0xfU))
+				if (s->size != sizeof(*s) || (s->flags & ~0x1fU))
 					bad(&c, "STATUS: size %u flags %#x", s->size, s->flags);
 			}
 		}

@@ -20,6 +20,8 @@
  *  - fork-lazy: the parent may protect holes but has none yet; the
  *    monitor protects the child's range through the child's context: the
  *    child's hole is a WP fault;
+ *  - fork-plain: without EVENT_FORK the child's holes are plain holes
+ *    (writes land silently), and the module does not track the child;
  *  - fork-eintr (module only): registering the child's notifier fails with
  *    EINTR at fork (the fail_track knob, as with a signal pending); it is
  *    tracked anyway (by a worker);
@@ -262,13 +264,15 @@ static void fork_wp(const char *pfx, int (*setup)(const char *, char **))
 static void t_fork_lazy(void)
 {
 	uint64_t f = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_THREAD_ID;
-	int optin = env.kind == U_MODULE, uffd, cfd, go[2], code, wp0, other;
+	int optin = env.kind == U_MODULE, uffd, cfd, go[2], ready[2], code;
+	int wp0, other;
+	char c;
 	struct uh h, hc;
 	pid_t pid;
 	char *p;
 
 	u_current = "fork-lazy";
-	if ((optin && opt(1)) || pipe(go)) {
+	if ((optin && opt(1)) || pipe(go) || pipe(ready)) {
 		t_fail("fork-lazy", "setup: %s", strerror(errno));
 		return;
 	}
@@ -283,10 +287,8 @@ static void t_fork_lazy(void)
 	fflush(stderr);
 	pid = fork();
 	if (pid == 0) {
-		char c;
-
 		code = tracked() == 1 ? C_EAGER : 0;
-		if (read(go[0], &c, 1) != 1)
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(64);
 		if (tracked() == 0)
 			code |= C_UNTRACKED;
@@ -302,6 +304,9 @@ static void t_fork_lazy(void)
 			kill(pid, SIGKILL);
 		return;
 	}
+	/* only once the child has looked: the protect below tracks it */
+	if (read(ready[0], &c, 1) != 1)
+		t_fail("fork-lazy-ready", "the child did not get going");
 	T_CHECK("fork-lazy-protect", !uffd_wp(cfd, p, N * PAGE, 1),
 		"UFFDIO_WRITEPROTECT through the child's uffd: %s", strerror(errno));
 	if (write(go[1], "g", 1) != 1)
@@ -329,18 +334,78 @@ static void t_fork_lazy(void)
 	close(uffd);
 }
 
+/*
+ * fork-plain: without EVENT_FORK the child's range is not registered and
+ * its holes are plain holes: nothing there needs the module, so the child
+ * is not tracked (no notifier registration per fork).
+ */
+static void t_fork_plain(void)
+{
+	int uffd, code;
+	pid_t pid;
+	char *p;
+
+	u_current = "fork-plain";
+	uffd = uffd_new(UFFD_FEATURE_WP_UNPOPULATED);
+	p = map_anon(N * PAGE);
+	if (uffd < 0 || !p || uffd_register_wp(uffd, p, N * PAGE) ||
+	    uffd_wp(uffd, p, N * PAGE, 1)) {
+		t_fail("fork-plain", "setup: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		code = tracked() == 1 ? C_EAGER : 0;
+		p[0] = 0x71;
+		if (p[0] != 0x71 || p[PAGE] != 0)
+			code |= C_CONTENT;
+		_exit(code);
+	}
+	code = u_wait_child(pid, 20000);
+	T_CHECK("fork-plain-child", code >= 0 && code < 16, "child status %d", code);
+	if (code < 0 || code >= 16)
+		return;
+	if (env.kind != U_MODULE)
+		t_skip("fork-plain-child-not-tracked", "no module");
+	else
+		T_CHECK("fork-plain-child-not-tracked", !(code & C_EAGER),
+			"a child without registered ranges pins the module");
+	T_CHECK("fork-plain-child-content", !(code & C_CONTENT), "a byte was wrong");
+	close(uffd);
+}
+
+/* Sequence (a), then the next notifier registration (the child's) fails. */
+static int setup_a_eintr(const char *name, char **pp)
+{
+	int uffd = setup_a(name, pp);
+
+	if (uffd >= 0 && u_write_file(FAIL_TRACK, "1")) {
+		t_fail(name, "cannot write %s", FAIL_TRACK);
+		return -1;
+	}
+	return uffd;
+}
+
 /* fork-eintr: tracking the child at fork gets EINTR, a worker does it. */
 static void t_fork_eintr(void)
 {
+	char left[16];
+
 	if (env.kind != U_MODULE) {
 		t_skip("fork-eintr", "no module");
 		return;
 	}
-	if (u_write_file(FAIL_TRACK, "1")) {
+	if (u_write_file(FAIL_TRACK, "0")) {
 		t_skip("fork-eintr", "no %s (not root?)", FAIL_TRACK);
 		return;
 	}
-	fork_wp("fork-eintr", setup_a);
+	fork_wp("fork-eintr", setup_a_eintr);
+	/* the child's registration, and only it, met the injected EINTR */
+	if (u_read_file(FAIL_TRACK, left, sizeof(left)))
+		left[0] = '?';
+	T_CHECK("fork-eintr-injected", left[0] == '0', "fail_track still %c", left[0]);
 	u_write_file(FAIL_TRACK, "0");
 }
 
@@ -591,6 +656,7 @@ int main(int argc, char **argv)
 		run(t_fork_b);
 		run(t_fork_b_parent);
 		run(t_fork_lazy);
+		run(t_fork_plain);
 		run(t_fork_eintr);
 		run(t_stale);
 	}
