@@ -640,9 +640,36 @@ static void t_fork_b(void)
 	fork_wp("fork-b", setup_b);
 }
 
+/*
+ * --fork-block: an EVENT_FORK context without bit 13 (nothing tracked)
+ * and a fork whose event nobody reads, so that it sleeps in fork until the
+ * process is killed.  15-fork-pin.sh unloads the module meanwhile: such a
+ * fork must not be inside module code.
+ */
+static int fork_block(void)
+{
+	int uffd = uffd_new(UFFD_FEATURE_EVENT_FORK);
+	char *p = map_anon(PAGE);
+
+	if (uffd < 0 || !p || uffd_register(uffd, p, PAGE,
+					    UFFDIO_REGISTER_MODE_MISSING)) {
+		fprintf(stderr, "fork-block: setup: uffd %d: %s\n", uffd,
+			strerror(errno));
+		return 1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if (fork() == 0)
+		_exit(0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int hold = argc > 1 && !strcmp(argv[1], "--hold");
+
+	if (argc > 1 && !strcmp(argv[1], "--fork-block"))
+		return fork_block();
 
 	t_prog = hold ? "wp_fork_track-hold" : "wp_fork_track";
 	env = u_env_get();
