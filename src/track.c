@@ -362,7 +362,7 @@ static void wpu_pin_forever(int err)
  * holes outlive it.  -EINTR means a fatal signal: copy_process() then
  * fails the fork after this, and the child never runs.
  */
-static void wpu_track_child(struct mm_struct *mm)
+static void wpu_track_child(struct mm_struct *mm, bool holes)
 {
 	struct wpu_mm *rec;
 
@@ -375,7 +375,8 @@ static void wpu_track_child(struct mm_struct *mm)
 			wpu_pin_forever(PTR_ERR(rec));
 		return;
 	}
-	set_bit(WPU_MM_HOLES, &rec->flags);
+	if (holes)
+		set_bit(WPU_MM_HOLES, &rec->flags);
 	wpu_count(fork_tracked);
 }
 
@@ -423,10 +424,21 @@ static bool wpu_fork_carries_optin(struct wpu_uffd_fork_ctx *fctx)
 	       wpu_mm_opted_in(fctx->orig->mm);
 }
 
+/*
+ * A WP_ASYNC context is used with PAGEMAP_SCAN, which is offered to a
+ * tracked mm whatever the module's toggles say by then: its child must
+ * not lose that because it has not protected anything yet.
+ */
+static bool wpu_fork_async(struct wpu_uffd_fork_ctx *fctx)
+{
+	return READ_ONCE(fctx->orig->features) & WPU_FEATURE_WP_ASYNC;
+}
+
 static bool wpu_fork_matters(struct wpu_uffd_fork_ctx *fctx)
 {
 	return fctx->new && (wpu_fork_copies_holes(fctx) ||
-			     wpu_fork_carries_optin(fctx));
+			     wpu_fork_carries_optin(fctx) ||
+			     wpu_fork_async(fctx));
 }
 
 /*
@@ -452,14 +464,17 @@ static void wpu_dup_userfaultfd_complete(struct list_head *fcs)
 			wpu_ctx_add_features(fctx->new,
 					     WPU_FEATURE_WP_UNPOPULATED);
 		if (wpu_fork_copies_holes(fctx))
-			wpu_track_child(fctx->new->mm);
+			wpu_track_child(fctx->new->mm, true);
+		else if (wpu_fork_async(fctx))
+			wpu_track_child(fctx->new->mm, false);
 	}
 	WPU_CALL_ORIG(wpu_orig_dup_complete, wpu_dup_userfaultfd_complete, fcs);
 	wpu_leave();
 }
 
 /*
- * Only forks of an mm that may hold holes or is opted in enter the
+ * Only forks of an mm that may hold holes or is opted in, or of a WP_ASYNC
+ * context (which only the module grants, to a tracked mm), enter the
  * wrapper; every other fork, EVENT_FORK or not, stays in the original
  * (which may sleep until the monitor reads the fork event).  The list is
  * the forking task's own, built by dup_mmap().

@@ -22,6 +22,8 @@
  *    child's hole is a WP fault;
  *  - fork-plain: without EVENT_FORK the child's holes are plain holes
  *    (writes land silently), and the module does not track the child;
+ *  - fork-async: a child whose context has WP_ASYNC but no hole yet can
+ *    PAGEMAP_SCAN itself (with the module: even with transparent=0);
  *  - fork-eintr (module only): registering the child's notifier fails with
  *    EINTR at fork (the fail_track knob, as with a signal pending); it is
  *    tracked anyway (by a worker);
@@ -376,6 +378,70 @@ static void t_fork_plain(void)
 	close(uffd);
 }
 
+/*
+ * fork-async: a WP_ASYNC context with EVENT_FORK, nothing protected yet.
+ * With the module, transparent mode is then switched off: the child, whose
+ * context has the feature, still gets PAGEMAP_SCAN on its own pagemap (as
+ * on 6.7+), so it must be tracked although it holds no hole.
+ */
+#define TRANSPARENT UFFD_WPU_SYSFS_DIR "/transparent"
+
+static void t_fork_async(void)
+{
+	uint64_t f = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_WP_ASYNC;
+	int module = env.kind == U_MODULE, uffd, cfd, code;
+	struct uh h;
+	pid_t pid;
+	char *p;
+
+	u_current = "fork-async";
+	uffd = uffd_new(f);
+	p = map_anon(N * PAGE);
+	if (uffd < 0 || !p || uffd_register_wp(uffd, p, N * PAGE) ||
+	    uh_start(&h, uffd, 1, UH_MISSING_NONE)) {
+		t_fail("fork-async", "setup: uffd %d: %s", uffd, strerror(errno));
+		return;
+	}
+	if (module && u_write_file(TRANSPARENT, "0")) {
+		t_skip("fork-async", "cannot write %s", TRANSPARENT);
+		uh_stop(&h);
+		return;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		struct page_region v[4];
+		int pm = pm_open(0);
+		long n = pm < 0 ? pm : pm_scan(pm, p, p + N * PAGE, 0, v, 4, 0,
+					       PAGE_IS_WPALLOWED,
+					       PAGE_IS_WPALLOWED, NULL);
+
+		code = tracked() == 0 ? C_UNTRACKED : 0;
+		if (n != 1)
+			code |= C_CONTENT;
+		_exit(code);
+	}
+	cfd = pid < 0 ? -1 : fork_event_fd(&h);
+	code = pid < 0 ? -1 : u_wait_child(pid, 20000);
+	if (module)
+		u_write_file(TRANSPARENT, "1");
+	uh_stop(&h);
+	T_CHECK("fork-async", cfd >= 0 && code >= 0 && code < 16,
+		"child uffd %d, child status %d", cfd, code);
+	if (cfd < 0 || code < 0 || code >= 16)
+		return;
+	if (!module)
+		t_skip("fork-async-child-tracked", "no module");
+	else
+		T_CHECK("fork-async-child-tracked", !(code & C_UNTRACKED),
+			"a child with a WP_ASYNC context does not pin the module");
+	T_CHECK("fork-async-child-scan", !(code & C_CONTENT),
+		"PAGEMAP_SCAN of the child's own range did not give one WPALLOWED range");
+	close(cfd);
+	close(uffd);
+}
+
 /* Sequence (a), then the next notifier registration (the child's) fails. */
 static int setup_a_eintr(const char *name, char **pp)
 {
@@ -684,6 +750,7 @@ int main(int argc, char **argv)
 		run(t_fork_b_parent);
 		run(t_fork_lazy);
 		run(t_fork_plain);
+		run(t_fork_async);
 		run(t_fork_eintr);
 		run(t_stale);
 	}
