@@ -21,8 +21,10 @@
  * Registering a notifier runs mm_take_all_locks() (a global mutex, and
  * every mapped file's i_mmap_rwsem for writing), so it is done lazily: a
  * fork child whose parent never protected a hole is not tracked at fork,
- * even if its context inherits the feature; it is tracked by its first
- * protect request instead (wpu_protect_begin(), wpu_track_holes()).
+ * even if its context inherits WP_UNPOPULATED (or the parent's opt-in); it
+ * is tracked by its first protect request instead (wpu_protect_begin(),
+ * wpu_track_holes()).  Only a WP_ASYNC context, whose PAGEMAP_SCAN must
+ * keep working, makes the child tracked at fork anyway.
  *
  * The record is found by mm pointer through an RCU hash, so the hot paths
  * (protect, UFFDIO_API) never take a lock and never touch the notifier.
