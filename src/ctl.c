@@ -4,8 +4,14 @@
  * /dev/uffd-wpu misc device (ABI: include/uapi/linux/uffd-wpu.h).
  *
  * The device is world-usable on purpose: every command acts on the caller's
- * own mm and nothing else, so it grants no power over another process.  The
- * sysfs toggles are root-only (mode 0644).
+ * own mm and nothing else (current->mm; no command takes a pid or an fd), so
+ * it grants no power over another process.  What an unprivileged caller can
+ * cost others is what UFFDIO_API already lets it cost in the default
+ * (transparent) mode: its mm gets tracked, once (one mmu_notifier, whose
+ * registration takes mm_take_all_locks()), and pins the module until it
+ * exits.  Fork children of an opted-in mm are not tracked unless they may
+ * hold protected holes (track.c), so opting in does not make every fork pay
+ * that.  The sysfs toggles are root-only (mode 0644).
  */
 #include <linux/fs.h>
 #include <linux/kobject.h>
@@ -46,6 +52,10 @@ MODULE_PARM_DESC(require_traceable, "Testing: one more function that must be tra
 atomic_t wpu_fail_protect = ATOMIC_INIT(0);
 module_param_named(fail_protect, wpu_fail_protect.counter, int, 0600);
 MODULE_PARM_DESC(fail_protect, "Testing: make the next N hole-protect passes fail as if out of memory");
+
+atomic_t wpu_fail_track = ATOMIC_INIT(0);
+module_param_named(fail_track, wpu_fail_track.counter, int, 0600);
+MODULE_PARM_DESC(fail_track, "Testing: make the next N notifier registrations fail with EINTR, as with a signal pending");
 
 enum wpu_backend wpu_backend;
 struct wpu_stats wpu_stats;
@@ -317,6 +327,8 @@ static long wpu_ioc_status(unsigned int cmd, void __user *uarg)
 		s.flags |= UFFD_WPU_STATUS_TRANSPARENT;
 	if (mm && wpu_mm_opted_in(mm))
 		s.flags |= UFFD_WPU_STATUS_OPTED_IN;
+	if (mm && wpu_mm_tracked(mm))
+		s.flags |= UFFD_WPU_STATUS_TRACKED;
 	if (wpu_hooks_count())
 		s.flags |= UFFD_WPU_STATUS_HOOKED;
 	s.features = mm ? wpu_granted_features(mm) : 0;
@@ -362,6 +374,7 @@ static struct miscdevice wpu_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "uffd-wpu",
 	.fops = &wpu_dev_fops,
+	/* Own mm only, nothing a UFFDIO_API could not do: see the top. */
 	.mode = 0666,
 };
 

@@ -147,6 +147,7 @@ int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 	spinlock_t *ptl;	/* of this pmd */
 	pmd_t entry;
 
+	mmap_assert_locked(mm);
 	if (!transhuge_vma_suitable(vma, haddr) || check_stable_address_space(mm))
 		return 0;
 	if (!*table) {
@@ -257,6 +258,7 @@ bool wpu_huge_hole_release(struct vm_area_struct *vma, pmd_t *pmd,
 {
 	unsigned long haddr = addr & HPAGE_PMD_MASK;
 
+	mmap_assert_locked(vma->vm_mm);
 	if (!wpu_huge_holes_seen() || !wpu_is_unread_huge_hole(pmdval))
 		return false;
 	wpu_huge_hole_put(vma, pmd, haddr, !keep && addr == haddr &&

@@ -83,6 +83,7 @@ void wpu_mn_start(struct mmu_notifier_range *range)
 {
 	typeof(__mmu_notifier_invalidate_range_start) *fn = (void *)wpu_mn_start_fn;
 
+	mmap_assert_locked(range->mm);
 	if (!mm_has_notifiers(range->mm))
 		return;
 	range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
@@ -167,6 +168,7 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
 	spinlock_t *ptl;	/* of this page table */
 	long filled = 0;
 
+	mmap_assert_locked(mm);
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!start_pte) {		/* 6.5+: the table went away */
 		*others = true;
@@ -223,6 +225,7 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 	unsigned long next;
 	long filled = 0;
 
+	mmap_assert_locked(mm);
 	for (; addr < end; addr = next) {
 		pmd_t *pmd, pmdval;
 
@@ -344,6 +347,7 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 	bool others = false;
 	unsigned long next;
 
+	mmap_assert_locked(mm);
 	if (wpu_markers() && !wpu_huge_holes_seen())
 		return true;
 	for (; addr < end; addr = next) {
@@ -471,7 +475,8 @@ void wpu_before_copy(struct wpu_uffd_ctx *ctx, unsigned long arg)
 static bool wpu_vma_protects_holes(struct vm_area_struct *vma)
 {
 	if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED) ||
-	    !userfaultfd_wp(vma) || !wpu_ctx_wants_holes(vma))
+	    !userfaultfd_wp(vma) || !wpu_ctx_wants_holes(vma) ||
+	    !wpu_mm_protects(vma->vm_mm))	/* pins the module (track.c) */
 		return false;
 	/*
 	 * A zero-page pte would satisfy reads that a MISSING registration
@@ -560,6 +565,7 @@ int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
 	bool others = false;
 	long filled;
 
+	mmap_assert_locked(vma->vm_mm);
 	if (!wpu_vma_protects_holes(vma))
 		return 0;
 	filled = wpu_protect_holes(vma, addr, end, &others);

@@ -315,6 +315,7 @@ static int wpu_scan_wp_unpopulated(struct vm_area_struct *vma,
 {
 	wpu_uffd_wp_range_t *wp_range = (void *)wpu_uffd_wp_range_fn;
 
+	mmap_assert_locked(vma->vm_mm);
 	if (vma_is_anonymous(vma))
 		return wpu_protect_unpopulated(vma, addr, end);
 	/* Stock code installs file markers (and allocates their tables). */
@@ -675,6 +676,12 @@ long wpu_pagemap_scan(struct mm_struct *mm, unsigned long uarg)
 	ret = wpu_scan_get_args(&s.arg, uarg);
 	if (ret)
 		goto out_mm;
+	/* A fork child may not be tracked yet (track.c). */
+	if (s.arg.flags & PM_SCAN_WP_MATCHING) {
+		ret = wpu_track_holes(mm);
+		if (ret)
+			goto out_mm;
+	}
 	s.interest = s.arg.category_mask | s.arg.category_anyof_mask |
 		     s.arg.return_mask;
 	ret = wpu_scan_buf_init(&s);

@@ -3,12 +3,28 @@
  * Per-mm state.
  *
  * An mm is "tracked" from the moment a hole in it may get protected (a
- * context of the mm negotiated WP_UNPOPULATED, the mm opted in, or a fork
- * child inherited either) until the mm is torn down.  Tracking does two
- * things: it remembers the per-mm opt-in, and it pins the module, because
- * pte markers left behind by an unloaded module would meet stock code that
- * WARNs on them.  The record is an mmu_notifier so that the kernel tells us,
- * through ->release, when the mm goes away; only exported API is used.
+ * context of the mm negotiated WP_UNPOPULATED, or the mm opted in) until the
+ * mm is torn down.  Tracking does two things: it remembers the per-mm
+ * opt-in, and it pins the module, because pte markers left behind by an
+ * unloaded module would meet stock code that WARNs on them.  The record is
+ * an mmu_notifier so that the kernel tells us, through ->release, when the
+ * mm goes away; only exported API is used.
+ *
+ * The invariant every other file relies on: an mm that may hold a protected
+ * hole is tracked.  Holes are only ever made by a protect pass, which checks
+ * (wpu_mm_protects()) and remembers (WPU_MM_HOLES) it, or copied by fork
+ * into a child, which is tracked before it can run whenever the parent may
+ * hold holes.  Whether the parent's context still asks for holes, or the
+ * parent is still opted in, does not matter for that: what it already
+ * protected is copied all the same.
+ *
+ * Registering a notifier runs mm_take_all_locks() (a global mutex, and
+ * every mapped file's i_mmap_rwsem for writing), so it is done lazily: a
+ * fork child whose parent never protected a hole is not tracked at fork,
+ * even if its context inherits WP_UNPOPULATED (or the parent's opt-in); it
+ * is tracked by its first protect request instead (wpu_protect_begin(),
+ * wpu_track_holes()).  Only a WP_ASYNC context, whose PAGEMAP_SCAN must
+ * keep working, makes the child tracked at fork anyway.
  *
  * The record is found by mm pointer through an RCU hash, so the hot paths
  * (protect, UFFDIO_API) never take a lock and never touch the notifier.
@@ -17,6 +33,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -25,6 +42,7 @@
 enum {
 	WPU_MM_HELD,		/* we own the long-lived notifier reference */
 	WPU_MM_OPTED_IN,	/* opted in through /dev/uffd-wpu */
+	WPU_MM_HOLES,		/* a hole may have been protected here */
 };
 
 struct wpu_mm {
@@ -101,6 +119,46 @@ static const struct mmu_notifier_ops wpu_mn_ops = {
 };
 
 /*
+ * mmu_notifier_get() fails with -EINTR whenever the caller has a signal
+ * pending (mm_take_all_locks() gives up), which is common in programs that
+ * fork a lot or use timers: UFFDIO_API, OPTIN or tracking a fork child
+ * would fail for no reason the caller could act on.  A worker has no
+ * signals, so it registers the notifier instead, while the caller waits.
+ */
+struct wpu_get_work {
+	struct work_struct work;
+	struct mm_struct *mm;
+	struct mmu_notifier *mn;
+};
+
+static struct workqueue_struct *wpu_track_wq;
+
+static void wpu_get_worker(struct work_struct *work)
+{
+	struct wpu_get_work *gw = container_of(work, struct wpu_get_work, work);
+
+	gw->mn = mmu_notifier_get(&wpu_mn_ops, gw->mm);
+}
+
+/* The caller holds mm_users and no mmap_lock. */
+static struct mmu_notifier *wpu_mn_get(struct mm_struct *mm)
+{
+	struct wpu_get_work gw = { .mm = mm };
+
+	if (atomic_dec_if_positive(&wpu_fail_track) >= 0)
+		gw.mn = ERR_PTR(-EINTR);	/* testing: as if a signal came */
+	else
+		gw.mn = mmu_notifier_get(&wpu_mn_ops, mm);
+	if (PTR_ERR_OR_ZERO(gw.mn) != -EINTR || fatal_signal_pending(current))
+		return gw.mn;
+	INIT_WORK_ONSTACK(&gw.work, wpu_get_worker);
+	queue_work(wpu_track_wq, &gw.work);
+	flush_work(&gw.work);
+	destroy_work_on_stack(&gw.work);
+	return gw.mn;
+}
+
+/*
  * Find or create the record of @mm.  The caller must keep mm_users above
  * zero (current->mm, or an mmget()).  Takes mmap_lock for writing when the
  * record is new, so it must not be called with mmap_lock held.
@@ -116,7 +174,7 @@ static struct wpu_mm *wpu_mm_get(struct mm_struct *mm)
 	if (rec)
 		return rec;
 
-	mn = mmu_notifier_get(&wpu_mn_ops, mm);
+	mn = wpu_mn_get(mm);
 	if (IS_ERR(mn))
 		return ERR_CAST(mn);
 	rec = container_of(mn, struct wpu_mm, mn);
@@ -141,6 +199,42 @@ int wpu_track_mm(struct mm_struct *mm)
 	rec = wpu_mm_get(mm);
 	mmput(mm);
 	return PTR_ERR_OR_ZERO(rec);
+}
+
+/*
+ * Before a protect request that may make holes in @mm: track it now (it may
+ * be a fork child whose tracking was left for later).  No mmap_lock held;
+ * the caller holds mm_users.
+ */
+int wpu_track_holes(struct mm_struct *mm)
+{
+	struct wpu_mm *rec;
+
+	rcu_read_lock();
+	rec = wpu_mm_find(mm);
+	rcu_read_unlock();
+	if (rec)
+		return 0;
+	return wpu_track_mm(mm);
+}
+
+/*
+ * May a protect pass make holes in @mm?  Only if the mm is tracked, which
+ * every protect request has made sure of (wpu_track_holes()); this is the
+ * last line of the invariant, not a policy.  Remembers that holes may now
+ * exist, so that fork children get tracked.  mmap_lock held; lockless.
+ */
+bool wpu_mm_protects(struct mm_struct *mm)
+{
+	struct wpu_mm *rec;
+
+	mmap_assert_locked(mm);
+	rcu_read_lock();
+	rec = wpu_mm_find(mm);
+	if (rec && !test_bit(WPU_MM_HOLES, &rec->flags))
+		set_bit(WPU_MM_HOLES, &rec->flags);
+	rcu_read_unlock();
+	return rec;
 }
 
 int wpu_optin(struct mm_struct *mm)
@@ -194,7 +288,7 @@ void wpu_protect_begin(struct mm_struct *mm, struct wpu_protect_req *req)
 	struct wpu_mm *rec;
 
 	req->task = current;
-	req->err = 0;
+	req->err = wpu_track_holes(mm);
 	INIT_LIST_HEAD(&req->node);
 	rcu_read_lock();
 	rec = wpu_mm_find(mm);
@@ -256,31 +350,107 @@ u64 wpu_tracked_mms(void)
 	return atomic64_read(&wpu_nr_tracked);
 }
 
-static void wpu_pin_forever(void)
+static void wpu_pin_forever(int err)
 {
 	/* The parent's record pins us, so the module is live here. */
 	__module_get(THIS_MODULE);
-	pr_warn("cannot track a fork child (out of memory); module pinned until reboot\n");
+	pr_warn("cannot track a fork child (%d); module pinned until reboot\n",
+		err);
+}
+
+/*
+ * A fork child that may hold holes must be tracked before it runs.  If it
+ * cannot be (out of memory), keep the module for good rather than let its
+ * holes outlive it.  -EINTR means a fatal signal: copy_process() then
+ * fails the fork after this, and the child never runs.
+ */
+static void wpu_track_child(struct mm_struct *mm, bool holes)
+{
+	struct wpu_mm *rec;
+
+	if (!mmget_not_zero(mm))
+		return;		/* its fork failed: nothing will run there */
+	rec = wpu_mm_get(mm);
+	mmput(mm);
+	if (IS_ERR(rec)) {
+		if (PTR_ERR(rec) != -EINTR)
+			wpu_pin_forever(PTR_ERR(rec));
+		return;
+	}
+	if (holes)
+		set_bit(WPU_MM_HOLES, &rec->flags);
+	wpu_count(fork_tracked);
 }
 
 int wpu_track_init(void)
 {
-	return 0;
+	wpu_track_wq = alloc_workqueue("uffd_wpu_track", 0, 0);
+	return wpu_track_wq ? 0 : -ENOMEM;
 }
 
 /* Only reached with no tracked mm left: wait for their free callbacks. */
 void wpu_track_exit(void)
 {
+	/* Its work items live on their callers' stacks: none is left. */
+	destroy_workqueue(wpu_track_wq);
 	mmu_notifier_synchronize();
 	rcu_barrier();
 }
 
 /*
- * fork() with UFFD_FEATURE_EVENT_FORK copies protected holes into the child
- * (the child VMA stays uffd-wp registered).  The child's new contexts are
- * listed here, after dup_mmap() dropped the mmap locks and before the child
- * can run: track the child mm, and carry the parent mm's opt-in over into
- * the child context the way a negotiated feature bit is carried.
+ * The parent of @fctx may hold holes (it protected some, or inherited
+ * some): stock fork copies them into the child wherever the child's VMA
+ * stays uffd-wp registered.  Lockless, also called from the ftrace callback.
+ */
+static bool wpu_fork_copies_holes(struct wpu_uffd_fork_ctx *fctx)
+{
+	struct wpu_mm *rec;
+	bool ret;
+
+	if (!atomic64_read(&wpu_nr_tracked))
+		return false;
+	rcu_read_lock();
+	rec = wpu_mm_find(fctx->orig->mm);
+	ret = rec && test_bit(WPU_MM_HOLES, &rec->flags);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * The parent context protects holes because its mm opted in: its child
+ * gets the feature bit instead, as a negotiated bit is copied by fork.
+ */
+static bool wpu_fork_carries_optin(struct wpu_uffd_fork_ctx *fctx)
+{
+	return !(READ_ONCE(fctx->orig->features) & WPU_FEATURE_WP_UNPOPULATED) &&
+	       wpu_mm_opted_in(fctx->orig->mm);
+}
+
+/*
+ * A WP_ASYNC context is used with PAGEMAP_SCAN, which is offered to a
+ * tracked mm whatever the module's toggles say by then: its child must
+ * not lose that because it has not protected anything yet.
+ */
+static bool wpu_fork_async(struct wpu_uffd_fork_ctx *fctx)
+{
+	return READ_ONCE(fctx->orig->features) & WPU_FEATURE_WP_ASYNC;
+}
+
+static bool wpu_fork_matters(struct wpu_uffd_fork_ctx *fctx)
+{
+	return fctx->new && (wpu_fork_copies_holes(fctx) ||
+			     wpu_fork_carries_optin(fctx) ||
+			     wpu_fork_async(fctx));
+}
+
+/*
+ * fork() with UFFD_FEATURE_EVENT_FORK lists the child's new contexts here,
+ * after dup_mmap() copied the page tables and dropped the mmap locks, and
+ * before the child can run.  Without EVENT_FORK (the parent's contexts are
+ * then not on the list) no hole needs the module in the child: its VMAs
+ * lose the registration, stock fork drops markers there (6.1:
+ * copy_nonpresent_pte()), and a zero-page hole (5.10) is copied as a
+ * read-only zero page, which stock code handles in an unregistered VMA.
  */
 static unsigned long wpu_orig_dup_complete;
 
@@ -290,32 +460,36 @@ static void wpu_dup_userfaultfd_complete(struct list_head *fcs)
 
 	wpu_enter();
 	list_for_each_entry(fctx, fcs, list) {
-		struct wpu_uffd_ctx *new = fctx->new;
-		bool holes;
-
-		holes = (READ_ONCE(fctx->orig->features) &
-			 WPU_FEATURE_WP_UNPOPULATED) ||
-			wpu_mm_opted_in(fctx->orig->mm);
-		if (!holes || !new)
+		if (!fctx->new)
 			continue;
-		/*
-		 * Untracked, the child's copied holes could outlive the
-		 * module.  If the child cannot be tracked (out of memory),
-		 * pin the module for good rather than risk that.
-		 */
-		if (wpu_track_mm(new->mm))
-			wpu_pin_forever();
-		wpu_ctx_add_features(new, WPU_FEATURE_WP_UNPOPULATED);
-		wpu_count(fork_tracked);
+		if (wpu_fork_carries_optin(fctx))
+			wpu_ctx_add_features(fctx->new,
+					     WPU_FEATURE_WP_UNPOPULATED);
+		if (wpu_fork_copies_holes(fctx))
+			wpu_track_child(fctx->new->mm, true);
+		else if (wpu_fork_async(fctx))
+			wpu_track_child(fctx->new->mm, false);
 	}
 	WPU_CALL_ORIG(wpu_orig_dup_complete, wpu_dup_userfaultfd_complete, fcs);
 	wpu_leave();
 }
 
-/* Almost every fork has no userfaultfd context to hand over. */
+/*
+ * Only forks of an mm that may hold holes or is opted in, or of a WP_ASYNC
+ * context (which only the module grants, to a tracked mm), enter the
+ * wrapper; every other fork, EVENT_FORK or not, stays in the original
+ * (which may sleep until the monitor reads the fork event).  The list is
+ * the forking task's own, built by dup_mmap().
+ */
 static bool wpu_dup_complete_wants(struct pt_regs *regs)
 {
-	return !list_empty((struct list_head *)regs_get_kernel_argument(regs, 0));
+	struct list_head *fcs = (void *)regs_get_kernel_argument(regs, 0);
+	struct wpu_uffd_fork_ctx *fctx;
+
+	list_for_each_entry(fctx, fcs, list)
+		if (wpu_fork_matters(fctx))
+			return true;
+	return false;
 }
 
 struct wpu_hook wpu_track_hooks[] = {

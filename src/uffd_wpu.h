@@ -46,6 +46,7 @@ extern enum wpu_backend wpu_backend;
 extern char *wpu_require_symbol;
 extern char *wpu_require_traceable;
 extern atomic_t wpu_fail_protect;
+extern atomic_t wpu_fail_track;
 
 /* Constant false where markers do not exist, so their code drops out. */
 static inline bool wpu_markers(void)
@@ -157,6 +158,8 @@ extern const unsigned int wpu_scan_nr_syms;
 int wpu_track_init(void);
 void wpu_track_exit(void);
 int wpu_track_mm(struct mm_struct *mm);
+int wpu_track_holes(struct mm_struct *mm);
+bool wpu_mm_protects(struct mm_struct *mm);
 int wpu_optin(struct mm_struct *mm);
 void wpu_optout(struct mm_struct *mm);
 bool wpu_mm_opted_in(struct mm_struct *mm);

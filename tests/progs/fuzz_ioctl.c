@@ -241,7 +241,7 @@ static unsigned int random_cmd(void)
 
 static unsigned int dev_gen_cmd(void)
 {
-	unsigned int k = dev_cmds[Rn(4)];
+	unsigned int k = dev_cmds[Rn(4)], c;
 
 	switch (Rn(10)) {
 	case 0: case 1: case 2: case 3:
@@ -250,8 +250,9 @@ static unsigned int dev_gen_cmd(void)
 		return _IOC(Rn(4), _IOC_TYPE(k), _IOC_NR(k), _IOC_SIZE(k));
 	case 5:		/* other size */
 		return _IOC(_IOC_DIR(k), _IOC_TYPE(k), _IOC_NR(k), Rn(300));
-	case 6:		/* other number */
-		return _IOC(Rn(4), UFFD_WPU_IOC_MAGIC, Rn(256), Rn(1 << 14));
+	case 6:		/* other number (PAGEMAP_SCAN is known, not fuzzed here) */
+		c = _IOC(Rn(4), UFFD_WPU_IOC_MAGIC, Rn(256), Rn(1 << 14));
+		return c == UFFD_WPU_IOC_PAGEMAP_SCAN ? k : c;
 	case 7:		/* userfaultfd's commands */
 		return _IOC(Rn(4), 0xAA, Rn(64), Rn(200));
 	default:
@@ -422,7 +423,7 @@ static void fuzz_device(long iters)
 			if (!e && k == 3) {
 				const struct uffd_wpu_status *s = &op->s;
 
-				if (s->size != sizeof(*s) || (s->flags & ~0xfU))
+				if (s->size != sizeof(*s) || (s->flags & ~0x1fU))
 					bad(&c, "STATUS: size %u flags %#x", s->size, s->flags);
 			}
 		}

@@ -25,7 +25,7 @@
 #define UFFD_WPU_SYSFS		"/sys/kernel/uffd_wpu"
 
 #define UFFD_WPU_ABI_MAJOR	1
-#define UFFD_WPU_ABI_MINOR	1
+#define UFFD_WPU_ABI_MINOR	2
 
 /* Userfaultfd feature bits this ABI speaks about (values as upstream). */
 #define UFFD_WPU_FEATURE_WP_UNPOPULATED	(1ULL << 13)
@@ -65,6 +65,7 @@ struct uffd_wpu_optin {
 #define UFFD_WPU_STATUS_TRANSPARENT	(1U << 1)	/* UFFDIO_API grants bit 13 */
 #define UFFD_WPU_STATUS_OPTED_IN	(1U << 2)	/* caller's mm is opted in */
 #define UFFD_WPU_STATUS_HOOKED		(1U << 3)	/* all hooks attached */
+#define UFFD_WPU_STATUS_TRACKED		(1U << 4)	/* caller's mm pins the module */
 
 struct uffd_wpu_status {
 	__u32 size;		/* in: sizeof(struct uffd_wpu_status) */
