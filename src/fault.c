@@ -128,7 +128,7 @@ static vm_fault_t wpu_do_swap_page(struct vm_fault *vmf)
 	vm_fault_t ret;
 
 	wpu_enter();
-	mmap_assert_locked(vmf->vma->vm_mm);
+	wpu_mmap_assert_locked(vmf->vma->vm_mm);
 	pte_unmap(vmf->pte);
 	vmf->pte = NULL;
 

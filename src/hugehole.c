@@ -52,6 +52,27 @@ static unsigned long wpu_thp_flags_addr, wpu_huge_zero_pfn_addr;
 static unsigned long wpu_get_huge_zero_fn, wpu_pte_alloc_one_fn;
 static unsigned long wpu_deposit_fn, wpu_withdraw_fn, wpu_thp_vma_fn;
 
+#if ALLOC_SPLIT_PTLOCKS
+/*
+ * With lockdep or spinlock debugging (tests/debug-kernel) the page-table
+ * lock does not fit in struct page, and the inline pte_free() calls
+ * ptlock_free(), which is not exported: link it to the kernel's own,
+ * resolved like the rest (huge holes stay unavailable without it).
+ */
+static unsigned long wpu_ptlock_free_fn;
+
+void ptlock_free(struct page *page)
+{
+	typeof(ptlock_free) *fn = (void *)wpu_ptlock_free_fn;
+
+	fn(page);
+}
+
+#define WPU_PTLOCK_FREE_SYM { "ptlock_free", &wpu_ptlock_free_fn, true },
+#else
+#define WPU_PTLOCK_FREE_SYM
+#endif
+
 const struct wpu_sym wpu_huge_syms[] = {
 	{ "transparent_hugepage_flags", &wpu_thp_flags_addr, true, true },
 	{ "huge_zero_pfn", &wpu_huge_zero_pfn_addr, true, true },
@@ -60,6 +81,7 @@ const struct wpu_sym wpu_huge_syms[] = {
 	{ "pgtable_trans_huge_deposit", &wpu_deposit_fn, true },
 	{ "pgtable_trans_huge_withdraw", &wpu_withdraw_fn, true },
 	{ WPU_THP_VMA_SYM, &wpu_thp_vma_fn, true },
+	WPU_PTLOCK_FREE_SYM
 };
 
 const unsigned int wpu_huge_nr_syms = ARRAY_SIZE(wpu_huge_syms);
@@ -147,7 +169,7 @@ int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 	spinlock_t *ptl;	/* of this pmd */
 	pmd_t entry;
 
-	mmap_assert_locked(mm);
+	wpu_mmap_assert_locked(mm);
 	if (!transhuge_vma_suitable(vma, haddr) || check_stable_address_space(mm))
 		return 0;
 	if (!*table) {
@@ -258,7 +280,7 @@ bool wpu_huge_hole_release(struct vm_area_struct *vma, pmd_t *pmd,
 {
 	unsigned long haddr = addr & HPAGE_PMD_MASK;
 
-	mmap_assert_locked(vma->vm_mm);
+	wpu_mmap_assert_locked(vma->vm_mm);
 	if (!wpu_huge_holes_seen() || !wpu_is_unread_huge_hole(pmdval))
 		return false;
 	wpu_huge_hole_put(vma, pmd, haddr, !keep && addr == haddr &&

@@ -53,7 +53,7 @@ static void wpu_mark_entries(u64 *pme, pmd_t *pmdp, unsigned long addr,
 	pmd_t pmd;
 	int i;
 
-	mmap_assert_locked(walk->mm);
+	wpu_mmap_assert_locked(walk->mm);
 	/* pmd_trans_huge_lock() calls a helper modules cannot link against. */
 	ptl = pmd_lock(walk->mm, pmdp);
 	pmd = *pmdp;

@@ -83,7 +83,7 @@ void wpu_mn_start(struct mmu_notifier_range *range)
 {
 	typeof(__mmu_notifier_invalidate_range_start) *fn = (void *)wpu_mn_start_fn;
 
-	mmap_assert_locked(range->mm);
+	wpu_mmap_assert_locked(range->mm);
 	if (!mm_has_notifiers(range->mm))
 		return;
 	range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
@@ -168,7 +168,7 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
 	spinlock_t *ptl;	/* of this page table */
 	long filled = 0;
 
-	mmap_assert_locked(mm);
+	wpu_mmap_assert_locked(mm);
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!start_pte) {		/* 6.5+: the table went away */
 		*others = true;
@@ -225,7 +225,7 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 	unsigned long next;
 	long filled = 0;
 
-	mmap_assert_locked(mm);
+	wpu_mmap_assert_locked(mm);
 	for (; addr < end; addr = next) {
 		pmd_t *pmd, pmdval;
 
@@ -347,7 +347,7 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 	bool others = false;
 	unsigned long next;
 
-	mmap_assert_locked(mm);
+	wpu_mmap_assert_locked(mm);
 	if (wpu_markers() && !wpu_huge_holes_seen())
 		return true;
 	for (; addr < end; addr = next) {
@@ -565,7 +565,7 @@ int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
 	bool others = false;
 	long filled;
 
-	mmap_assert_locked(vma->vm_mm);
+	wpu_mmap_assert_locked(vma->vm_mm);
 	if (!wpu_vma_protects_holes(vma))
 		return 0;
 	filled = wpu_protect_holes(vma, addr, end, &others);

@@ -179,7 +179,7 @@ static void wpu_mremap_userfaultfd_prep(struct vm_area_struct *vma,
 					struct vm_userfaultfd_ctx *vm_ctx)
 {
 	wpu_enter();
-	mmap_assert_write_locked(vma->vm_mm);
+	wpu_mmap_assert_write_locked(vma->vm_mm);
 	if (userfaultfd_wp(vma) && vma_is_anonymous(vma)) {
 		wpu_clear_holes(vma, vma->vm_start, vma->vm_end);
 		wpu_resolve_wp(vma, vma->vm_start, vma->vm_end);

@@ -315,7 +315,7 @@ static int wpu_scan_wp_unpopulated(struct vm_area_struct *vma,
 {
 	wpu_uffd_wp_range_t *wp_range = (void *)wpu_uffd_wp_range_fn;
 
-	mmap_assert_locked(vma->vm_mm);
+	wpu_mmap_assert_locked(vma->vm_mm);
 	if (vma_is_anonymous(vma))
 		return wpu_protect_unpopulated(vma, addr, end);
 	/* Stock code installs file markers (and allocates their tables). */

@@ -228,7 +228,7 @@ bool wpu_mm_protects(struct mm_struct *mm)
 {
 	struct wpu_mm *rec;
 
-	mmap_assert_locked(mm);
+	wpu_mmap_assert_locked(mm);
 	rcu_read_lock();
 	rec = wpu_mm_find(mm);
 	if (rec && !test_bit(WPU_MM_HOLES, &rec->flags))

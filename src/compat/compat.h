@@ -340,4 +340,20 @@ static inline bool wpu_compat_thp_vma(unsigned long fn,
  */
 #define WPU_HUGE_HOLES_AUTO	0
 
+/*
+ * The kernel's mmap_assert_locked() calls dump_mm() through VM_BUG_ON_MM()
+ * on CONFIG_DEBUG_VM kernels, and dump_mm() is not exported.  Ours checks
+ * the same (lockdep, then the rwsem itself) and warns instead of killing
+ * the machine from a module.
+ */
+#define wpu_mmap_assert_locked(mm) do {					\
+	lockdep_assert_held(&(mm)->mmap_lock);				\
+	VM_WARN_ON_ONCE(!rwsem_is_locked(&(mm)->mmap_lock));		\
+} while (0)
+
+#define wpu_mmap_assert_write_locked(mm) do {				\
+	lockdep_assert_held_write(&(mm)->mmap_lock);			\
+	VM_WARN_ON_ONCE(!rwsem_is_locked(&(mm)->mmap_lock));		\
+} while (0)
+
 #endif /* WPU_COMPAT_H */
