@@ -78,6 +78,15 @@ static int pagemap_loop(long long end)
 			  (off_t)((uintptr_t)buf / PAGE * sizeof(ent))) < 0)
 			n_other++;
 		i = (i + 1) % NFDS;
+		/*
+		 * Not a busy loop: under QEMU TCG a vCPU that spins through
+		 * pagemap_open() while ftrace patches its entry can keep
+		 * executing a stale int3 there (soft lockup at
+		 * pagemap_open+0x0 with a NOP or CALL in memory).  One open
+		 * per millisecond still opens hundreds of files in the window
+		 * of every load attempt.
+		 */
+		u_sleep_ms(1);
 	}
 	for (k = 0; k < NFDS; k++)
 		if (fds[k] >= 0)
