@@ -14,11 +14,13 @@ LIMIT=60
 
 loaded() { grep -q '^uffd_wpu ' /proc/modules; }
 
-# Wait until the main thread of $1 sleeps in a userfaultfd wait.
+# Wait until the main thread of $1 sleeps in a userfaultfd wait (5.10's
+# wchan is 0 with the ORC unwinder: its stack file tells).
 parked() {
 	_i=0
 	while [ $_i -lt 600 ]; do
-		grep -q userfault "/proc/$1/wchan" 2>/dev/null && return 0
+		cat "/proc/$1/wchan" "/proc/$1/stack" 2>/dev/null |
+			grep -q userfault && return 0
 		[ -d "/proc/$1" ] || return 1
 		sleep 0.1
 		_i=$((_i + 1))

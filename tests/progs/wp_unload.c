@@ -316,16 +316,33 @@ static int module_refs(void)
 	return refs;
 }
 
-/* Wait until the main thread of @pid sleeps in a userfaultfd wait. */
-static int parked(pid_t pid, char *wchan, size_t len)
+/* Does /proc/PID/@what of the main thread name a userfaultfd wait? */
+static int in_userfault(pid_t pid, const char *what, char *buf, size_t len)
 {
 	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	return !u_read_file(path, buf, len) && strstr(buf, "userfault");
+}
+
+/*
+ * Wait until the main thread of @pid sleeps in a userfaultfd wait.  5.10's
+ * wchan is 0 with the ORC unwinder; its stack file tells.
+ */
+static int parked(pid_t pid, char *wchan, size_t len)
+{
+	char stack[4096];
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
 	for (i = 0; i < 3000; i++) {
-		if (!u_read_file(path, wchan, len) && strstr(wchan, "userfault"))
+		if (in_userfault(pid, "wchan", wchan, len))
 			return 1;
+		if (in_userfault(pid, "stack", stack, sizeof(stack))) {
+			char *f = strstr(stack, "userfault");
+
+			snprintf(wchan, len, "%.*s", (int)strcspn(f, "+\n"), f);
+			return 1;
+		}
 		u_sleep_ms(10);
 	}
 	return 0;
