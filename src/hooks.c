@@ -10,7 +10,17 @@
  *
  * Attachment is all or nothing: a kernel on which any target is missing,
  * not traceable, or not safely callable gets no hook at all, and the module
- * refuses to load with one line that says why.
+ * refuses to load with one line that says why.  Hooks are attached one at
+ * a time but redirect nothing until all of them are (wpu_hooks_go_live()),
+ * so a load that fails half-way has never run a wrapper.
+ *
+ * Lifetime: every redirected call holds a reference on the module, taken in
+ * the ftrace callback and dropped by wpu_leave().  A wrapper may sleep for
+ * as long as user space wants (a fork waiting for its userfaultfd monitor
+ * to read the fork event, an ioctl whose argument faults into another
+ * userfaultfd); rmmod then fails with "in use" instead of waiting for it.
+ * When the module is going the callback takes no reference and redirects
+ * nothing: the original runs as if the module were not there.
  */
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
@@ -23,6 +33,8 @@
 
 static unsigned long (*wpu_kallsyms_lookup_name)(const char *name);
 static unsigned int wpu_nr_attached;
+/* Set when the module can no longer fail to load: wrappers may run. */
+static bool wpu_live;
 
 /* Tasks currently running a wrapper (see wpu_hooks_quiesce()). */
 static atomic_t wpu_inflight = ATOMIC_INIT(0);
@@ -38,10 +50,12 @@ void wpu_enter(void)
 	atomic_inc(&wpu_inflight);
 }
 
+/* The last thing a wrapper does: drops the callback's module reference. */
 void wpu_leave(void)
 {
 	if (atomic_dec_and_test(&wpu_inflight))
 		wake_up_all(&wpu_inflight_wq);
+	module_put(THIS_MODULE);
 }
 
 /*
@@ -132,7 +146,13 @@ static void notrace wpu_ftrace_thunk(unsigned long ip, unsigned long parent_ip,
 	/* The wrapper calling the original: let it run. */
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
+	/* Pairs with wpu_hooks_go_live(): all set up, nothing will fail. */
+	if (!smp_load_acquire(&wpu_live))
+		return;
 	if (hook->wants && !hook->wants(regs))
+		return;
+	/* Dropped by wpu_leave(); fails only while the module is going. */
+	if (!try_module_get(THIS_MODULE))
 		return;
 	regs->ip = (unsigned long)hook->wrapper;
 }
@@ -187,6 +207,10 @@ static void wpu_hook_release(struct wpu_hook *hook)
 		ftrace_set_filter_ip(&hook->ops, *hook->orig, 1, 0);
 }
 
+/*
+ * Register every hook; none redirects before wpu_hooks_go_live().  On
+ * failure everything registered so far is gone again when this returns.
+ */
 int wpu_hooks_attach(struct wpu_hook **hooks, unsigned int n)
 {
 	unsigned int i;
@@ -197,7 +221,7 @@ int wpu_hooks_attach(struct wpu_hook **hooks, unsigned int n)
 		if (ret)
 			return ret;
 	}
-	/* Resolve and filter everything before anything goes live. */
+	/* Resolve and filter everything before anything is registered. */
 	for (i = 0; i < n && !ret; i++)
 		ret = wpu_hook_prepare(hooks[i]);
 	if (ret)
@@ -224,10 +248,47 @@ undo:
 	return ret;
 }
 
+/*
+ * The last step of a successful load: from here on the callbacks redirect.
+ * Everything a wrapper uses must be set up before, and nothing after may
+ * fail, since a wrapper may already run (and hold the module) when the
+ * load would be undone.
+ */
+void wpu_hooks_go_live(void)
+{
+	/* Pairs with smp_load_acquire() in wpu_ftrace_thunk(). */
+	smp_store_release(&wpu_live, true);
+}
+
+/*
+ * After the hooks are gone no new task can enter a wrapper, but a task may
+ * still be in a callback, or between a redirect and wpu_enter(), or between
+ * wpu_leave() and the return.  None of these windows contains a voluntary
+ * sleep, so an RCU-tasks grace period covers them.  A task inside a wrapper
+ * holds a module reference, so on unload there is none (the load that
+ * fails never went live): the count only confirms it, and says so in dmesg
+ * if it ever had to wait.
+ */
+static void wpu_hooks_quiesce(void)
+{
+	synchronize_rcu_tasks();
+	while (!wait_event_timeout(wpu_inflight_wq,
+				   !atomic_read(&wpu_inflight), 10 * HZ))
+		pr_warn("unload is waiting for %d task(s) inside a hooked function\n",
+			atomic_read(&wpu_inflight));
+	synchronize_rcu_tasks();
+}
+
+/* Unregister whatever is registered, and wait until no task runs our code. */
 void wpu_hooks_detach(struct wpu_hook **hooks, unsigned int n)
 {
+	bool any = wpu_nr_attached;
+
+	WRITE_ONCE(wpu_live, false);
 	while (n--)
 		wpu_hook_release(hooks[n]);
+	if (any)
+		wpu_hooks_quiesce();
 }
 
 /* Testing aid (require_traceable=): is @name a function ftrace can hook? */
@@ -256,19 +317,4 @@ int wpu_check_traceable(const char *name)
 unsigned int wpu_hooks_count(void)
 {
 	return wpu_nr_attached;
-}
-
-/*
- * After the hooks are gone no new task can enter a wrapper, but tasks may
- * still be inside one, or between the redirect and wpu_enter(), or between
- * wpu_leave() and the return.  The last two windows are never a voluntary
- * sleep, so an RCU-tasks grace period covers them; the count covers the
- * rest.  Tasks that can sleep for long inside a wrapper (a fault waiting for
- * the uffd manager) belong to tracked mms, which keep the module pinned.
- */
-void wpu_hooks_quiesce(void)
-{
-	synchronize_rcu_tasks();
-	wait_event(wpu_inflight_wq, !atomic_read(&wpu_inflight));
-	synchronize_rcu_tasks();
 }

@@ -3,9 +3,10 @@
  * uffd_wpu: UFFD_FEATURE_WP_UNPOPULATED for kernels 5.7-6.3.
  *
  * Load order: choose the backend, resolve every symbol the chosen backend
- * calls, bring up the control surface, then attach every hook or none.
- * Nothing is advertised before the last hook is live, and the module cannot
- * be unloaded while any mm may still hold a protected hole (track.c).
+ * calls, attach every hook or none, then bring up the control surface.
+ * No hook redirects and nothing is advertised before the load can no
+ * longer fail, and the module cannot be unloaded while any mm may still
+ * hold a protected hole (track.c) or any task is inside a wrapper (hooks.c).
  */
 #include <linux/module.h>
 
@@ -69,6 +70,13 @@ static void wpu_select_hooks(void)
 	wpu_add_hooks(wpu_api_hooks, wpu_api_nr_hooks);
 }
 
+/*
+ * Order matters on the way up: everything a wrapper or a file of ours uses
+ * exists before the hooks are registered, and the control device (whose
+ * files and opt-ins would outlive a failed load) comes after them, as the
+ * last thing that can fail.  The hooks redirect only from
+ * wpu_hooks_go_live() on, when the load can no longer fail.
+ */
 static int __init wpu_init(void)
 {
 	int ret;
@@ -88,21 +96,23 @@ static int __init wpu_init(void)
 	ret = wpu_track_init();
 	if (ret)
 		goto scan;
-	ret = wpu_ctl_init();
-	if (ret)
-		goto track;
 
 	wpu_select_hooks();
 	ret = wpu_hooks_attach(wpu_hooks, wpu_nr_hooks);
 	if (ret)
-		goto ctl;
+		goto track;
+	ret = wpu_ctl_init();
+	if (ret)
+		goto hooks;
+
+	wpu_hooks_go_live();
 	pr_info("%s backend on %s: %u hooks attached, WP_UNPOPULATED %s, huge holes %s\n",
 		wpu_backend_name(), wpu_kernel_release(), wpu_nr_hooks,
 		wpu_enabled ? "enabled" : "disabled",
 		wpu_huge_holes ? "on" : "off");
 	return 0;
-ctl:
-	wpu_ctl_exit();
+hooks:
+	wpu_hooks_detach(wpu_hooks, wpu_nr_hooks);
 track:
 	wpu_track_exit();
 scan:
@@ -110,10 +120,10 @@ scan:
 	return ret;
 }
 
+/* Only reached when nothing holds the module: no task is in a wrapper. */
 static void __exit wpu_exit(void)
 {
 	wpu_hooks_detach(wpu_hooks, wpu_nr_hooks);
-	wpu_hooks_quiesce();
 	wpu_ctl_exit();
 	wpu_track_exit();
 	wpu_scan_exit();

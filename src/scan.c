@@ -316,6 +316,7 @@ static int wpu_scan_wp_unpopulated(struct vm_area_struct *vma,
 	wpu_uffd_wp_range_t *wp_range = (void *)wpu_uffd_wp_range_fn;
 
 	wpu_mmap_assert_locked(vma->vm_mm);
+
 	if (vma_is_anonymous(vma))
 		return wpu_protect_unpopulated(vma, addr, end);
 	/* Stock code installs file markers (and allocates their tables). */
@@ -734,17 +735,14 @@ static bool wpu_scan_offered(struct mm_struct *mm)
 	       (current->mm && wpu_mm_opted_in(current->mm));
 }
 
+/* Not a wrapper: the file holds the module (wpu_pagemap_open()). */
 static long wpu_pagemap_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
-	long ret = -ENOTTY;	/* not offered: what stock says */
-
-	wpu_enter();
-	if (wpu_scan_offered(file->private_data))
-		ret = cmd == PAGEMAP_SCAN ?
-		      wpu_pagemap_scan(file->private_data, arg) : -EINVAL;
-	wpu_leave();
-	return ret;
+	if (!wpu_scan_offered(file->private_data))
+		return -ENOTTY;	/* what stock says */
+	return cmd == PAGEMAP_SCAN ?
+	       wpu_pagemap_scan(file->private_data, arg) : -EINVAL;
 }
 
 /* The kernel's pagemap operations, plus the ioctl: see the top of the file. */
@@ -762,7 +760,10 @@ int wpu_scan_init(void)
 	return 0;
 }
 
-/* Every file that used them held a reference on the module: none is left. */
+/*
+ * Every file that used them held a reference on the module, so none is
+ * left on unload; a load that failed never gave them out.
+ */
 void wpu_scan_exit(void)
 {
 	kfree(wpu_pagemap_fops_ioctl);
@@ -777,8 +778,10 @@ static int wpu_pagemap_open(struct inode *inode, struct file *file)
 			    inode, file);
 	/*
 	 * Only what the kernel set up is replaced, and not while the module
-	 * is going.  The reference taken here is the one fput() drops
-	 * (fops_put() of the file's operations); the kernel's own need none.
+	 * is going; a wrapper runs only once the load cannot fail any more
+	 * (hooks.c), so no file gets these operations from a failed load.
+	 * The reference taken here is the one fput() drops (fops_put() of
+	 * the file's operations); the kernel's own need none.
 	 */
 	if (!ret && file->f_op == (const void *)wpu_pagemap_fops &&
 	    try_module_get(THIS_MODULE))

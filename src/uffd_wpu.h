@@ -104,15 +104,16 @@ struct wpu_sym {
 
 int wpu_resolve(const struct wpu_sym *syms, unsigned int n);
 int wpu_hooks_attach(struct wpu_hook **hooks, unsigned int n);
+void wpu_hooks_go_live(void);
 void wpu_hooks_detach(struct wpu_hook **hooks, unsigned int n);
 int wpu_check_traceable(const char *name);
 unsigned int wpu_hooks_count(void);
-void wpu_hooks_quiesce(void);
 const char *wpu_kernel_release(void);
 
 /*
- * Every wrapper brackets its body with these, so that unload can wait for
- * tasks that are still running module code (see hooks.c).
+ * Every wrapper brackets its body with these, and only wrappers do:
+ * wpu_leave() drops the module reference the ftrace callback took for the
+ * call (see hooks.c).
  */
 void wpu_enter(void);
 void wpu_leave(void);
