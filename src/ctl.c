@@ -37,7 +37,7 @@ MODULE_PARM_DESC(backend, "auto, marker (5.19+) or zeropage");
 
 static char *wpu_huge_holes_param = "auto";
 module_param_named(huge_holes, wpu_huge_holes_param, charp, 0444);
-MODULE_PARM_DESC(huge_holes, "auto, on or off: protect a whole empty 2 MiB of a THP-eligible VMA with one huge zero pmd (also /sys/kernel/uffd_wpu/huge_holes)");
+MODULE_PARM_DESC(huge_holes, "auto (= off), on or off: protect a whole empty 2 MiB of a THP-eligible VMA with one huge zero pmd (also /sys/kernel/uffd_wpu/huge_holes)");
 
 bool wpu_huge_holes;
 
