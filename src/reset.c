@@ -43,7 +43,6 @@ static void wpu_resolve_wp(struct vm_area_struct *vma, unsigned long start,
 	   MM_CP_UFFD_WP_RESOLVE);
 }
 
-
 /*
  * Clear uffd-wp in [start, end) of every VMA of @ctx.  Holds mmap_lock for
  * read like UFFDIO_WRITEPROTECT, so protect and reset cannot interleave on

@@ -347,13 +347,15 @@ static inline bool wpu_compat_thp_vma(unsigned long fn,
  * the machine from a module.
  */
 #define wpu_mmap_assert_locked(mm) do {					\
-	lockdep_assert_held(&(mm)->mmap_lock);				\
-	VM_WARN_ON_ONCE(!rwsem_is_locked(&(mm)->mmap_lock));		\
+	struct rw_semaphore *__wpu_lock = &(mm)->mmap_lock;		\
+	lockdep_assert_held(__wpu_lock);				\
+	VM_WARN_ON_ONCE(!rwsem_is_locked(__wpu_lock));			\
 } while (0)
 
 #define wpu_mmap_assert_write_locked(mm) do {				\
-	lockdep_assert_held_write(&(mm)->mmap_lock);			\
-	VM_WARN_ON_ONCE(!rwsem_is_locked(&(mm)->mmap_lock));		\
+	struct rw_semaphore *__wpu_lock = &(mm)->mmap_lock;		\
+	lockdep_assert_held_write(__wpu_lock);				\
+	VM_WARN_ON_ONCE(!rwsem_is_locked(__wpu_lock));			\
 } while (0)
 
 #endif /* WPU_COMPAT_H */
