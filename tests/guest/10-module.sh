@@ -6,20 +6,7 @@ T_PROG=module
 
 KO=/uffd_wpu.ko
 REL=$(uname -r)
-EF=/sys/kernel/tracing/enabled_functions
 SYS=/sys/kernel/uffd_wpu
-
-loaded() { grep -q '^uffd_wpu ' /proc/modules; }
-mark() { dmesg | wc -l; }
-# uffd_wpu lines logged since mark $1, de-duplicated (busybox insmod may
-# retry a failed init with a second syscall, logging the reason twice).
-# The kernel's own taint notices on the first load are not ours.
-since() {
-	dmesg | tail -n +$(($1 + 1)) | grep 'uffd_wpu: ' |
-		grep -v -e 'taints kernel' -e 'module verification failed' |
-		sed 's/^\[[^]]*\] //' | sort -u
-}
-hooked() { grep -c 'wpu_ftrace_thunk' "$EF" 2>/dev/null; }
 
 # expect_refusal NAME "EXPECTED LINE" insmod-args...
 expect_refusal() {

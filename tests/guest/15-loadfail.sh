@@ -14,20 +14,8 @@ KO=/uffd_wpu.ko
 BLOCK=/modules/ipmodify_block.ko
 HELPER=/tests/bin/wp_unload
 REL=$(uname -r)
-EF=/sys/kernel/tracing/enabled_functions
 TARGET=userfaultfd_ioctl
 ROUNDS=20
-
-loaded() { grep -q "^$1 " /proc/modules; }
-mark() { dmesg | wc -l; }
-# uffd_wpu lines since mark $1, de-duplicated (busybox insmod may retry a
-# failed init with a second syscall); the taint notices are not ours.
-since() {
-	dmesg | tail -n +$(($1 + 1)) | grep 'uffd_wpu: ' |
-		grep -v -e 'taints kernel' -e 'module verification failed' |
-		sed 's/^\[[^]]*\] //' | sort -u
-}
-hooked() { grep -c 'wpu_ftrace_thunk' "$EF" 2>/dev/null; }
 
 if [ "$WPU_MODE" = refuse ]; then
 	skip all "the module refuses to load on this kernel before any hook"

@@ -12,8 +12,6 @@ HELPER=/tests/bin/wp_unload
 # A liveness bound, not a timing assertion: rmmod takes well under a second.
 LIMIT=60
 
-loaded() { grep -q '^uffd_wpu ' /proc/modules; }
-
 # Wait until the main thread of $1 sleeps in a userfaultfd wait (5.10's
 # wchan is 0 with the ORC unwinder: its stack file tells).
 parked() {

@@ -50,3 +50,18 @@ WPU_MODE=${WPU_MODE:-load}
 WPU_KERNEL=${WPU_KERNEL:-unknown}
 WPU_ABI=${WPU_ABI:-}
 WPU_TIMEOUT=${WPU_TIMEOUT:-300}
+
+# The module and the kernel's log, for the tests that load and unload it.
+EF=/sys/kernel/tracing/enabled_functions
+loaded() { grep -q "^${1:-uffd_wpu} " /proc/modules; }
+mark() { dmesg | wc -l; }
+# uffd_wpu lines logged since mark $1, de-duplicated (busybox insmod may
+# retry a failed init with a second syscall, logging the reason twice).
+# The kernel's own taint notices on the first load are not ours.
+since() {
+	dmesg | tail -n +$(($1 + 1)) | grep 'uffd_wpu: ' |
+		grep -v -e 'taints kernel' -e 'module verification failed' |
+		sed 's/^\[[^]]*\] //' | sort -u
+}
+# Functions uffd_wpu's ftrace callback is attached to.
+hooked() { grep -c 'wpu_ftrace_thunk' "$EF" 2>/dev/null; }

@@ -134,6 +134,41 @@ static inline int u_write_file(const char *path, const char *s)
 	return e;
 }
 
+#define U_THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
+
+/* The THP mode found by the first u_thp_set(), for u_thp_restore(). */
+static inline char *u_thp_saved(void)
+{
+	static char saved[32];
+
+	return saved;
+}
+
+/* Remember "always [madvise] never" as "madvise", then set @mode. */
+static inline int u_thp_set(const char *mode)
+{
+	char buf[128] = "", *saved = u_thp_saved(), *a, *b;
+
+	if (!saved[0]) {
+		if (u_read_file(U_THP_ENABLED, buf, sizeof(buf)))
+			return -1;
+		a = strchr(buf, '[');
+		b = a ? strchr(a, ']') : NULL;
+		if (!a || !b || b - a - 1 >= 32)
+			return -1;
+		memcpy(saved, a + 1, b - a - 1);
+		saved[b - a - 1] = 0;
+	}
+	return u_write_file(U_THP_ENABLED, mode);
+}
+
+/* Put back the THP mode u_thp_set() found.  Async-signal-safe. */
+static inline void u_thp_restore(void)
+{
+	if (u_thp_saved()[0])
+		u_write_file(U_THP_ENABLED, u_thp_saved());
+}
+
 static inline int u_exists(const char *path)
 {
 	struct stat st;

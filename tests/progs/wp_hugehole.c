@@ -32,18 +32,16 @@
 static struct u_env env;
 
 #define FEATURES (UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_THREAD_ID)
-#define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 
 #define pm_check(name, addr, want_wp) u_pm_check(&env, name, addr, want_wp)
 
 #define HUGE_HOLES UFFD_WPU_SYSFS_DIR "/huge_holes"
 
-static char thp_saved[32], huge_saved[8];
+static char huge_saved[8];
 
 static void thp_restore(void)
 {
-	if (thp_saved[0])
-		u_write_file(THP_ENABLED, thp_saved);
+	u_thp_restore();
 	if (huge_saved[0])
 		u_write_file(HUGE_HOLES, huge_saved);
 }
@@ -56,24 +54,6 @@ static void huge_opt_in(void)
 		return;
 	if (u_write_file(HUGE_HOLES, "1"))
 		fprintf(stderr, "wp_hugehole: cannot switch huge holes on\n");
-}
-
-/* "always [madvise] never" -> "madvise" */
-static int thp_set(const char *mode)
-{
-	char buf[128] = "", *a, *b;
-
-	if (!thp_saved[0]) {
-		if (u_read_file(THP_ENABLED, buf, sizeof(buf)))
-			return -1;
-		a = strchr(buf, '[');
-		b = a ? strchr(a, ']') : NULL;
-		if (!a || !b || b - a - 1 >= (int)sizeof(thp_saved))
-			return -1;
-		memcpy(thp_saved, a + 1, b - a - 1);
-		thp_saved[b - a - 1] = 0;
-	}
-	return u_write_file(THP_ENABLED, mode);
 }
 
 /* The module's huge_holes counter; -1 without the module. */
@@ -488,7 +468,7 @@ static void t_thp_never(void)
 	int fd;
 
 	u_current = "thp-never";
-	if (thp_set("never")) {
+	if (u_thp_set("never")) {
 		t_skip("thp-never", "cannot set THP to never");
 		return;
 	}
@@ -499,7 +479,7 @@ static void t_thp_never(void)
 		write_check("thp-never-write-faults", fd, p + 5 * PAGE, 1);
 		done(fd, p, HPAGE);
 	}
-	thp_set("always");
+	u_thp_set("always");
 }
 
 int main(void)
@@ -512,8 +492,8 @@ int main(void)
 		t_skip("all", NO_HOLES_REASON);
 		return t_exit();
 	}
-	if (thp_set("always")) {
-		t_skip("all", "no THP (cannot set %s to always)", THP_ENABLED);
+	if (u_thp_set("always")) {
+		t_skip("all", "no THP (cannot set %s to always)", U_THP_ENABLED);
 		return t_exit();
 	}
 	atexit(thp_restore);

@@ -29,7 +29,6 @@ static struct u_env env;
 static char pattern[PAGE] __attribute__((aligned(4096)));
 
 #define FEATURES (UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_THREAD_ID)
-#define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 #define PM_FILE (1ULL << 61)
 
 #define ZP_COPY_REASON \
@@ -37,7 +36,6 @@ static char pattern[PAGE] __attribute__((aligned(4096)));
 #define ZP_GUP_REASON \
 	"zero-page backend: a GUP read does not mark a hole read (README)"
 
-static char thp_saved[32];
 static const char *mode;	/* "always" or "never" */
 static char name_buf[128];
 
@@ -46,30 +44,6 @@ static const char *tn(const char *name)
 {
 	snprintf(name_buf, sizeof(name_buf), "%s-%s", mode, name);
 	return name_buf;
-}
-
-static void thp_restore(void)
-{
-	if (thp_saved[0])
-		u_write_file(THP_ENABLED, thp_saved);
-}
-
-/* Remember "always [madvise] never" as "madvise", then set @m. */
-static int thp_set(const char *m)
-{
-	char buf[128] = "", *a, *b;
-
-	if (!thp_saved[0]) {
-		if (u_read_file(THP_ENABLED, buf, sizeof(buf)))
-			return -1;
-		a = strchr(buf, '[');
-		b = a ? strchr(a, ']') : NULL;
-		if (!a || !b || b - a - 1 >= (int)sizeof(thp_saved))
-			return -1;
-		memcpy(thp_saved, a + 1, b - a - 1);
-		thp_saved[b - a - 1] = 0;
-	}
-	return u_write_file(THP_ENABLED, m);
 }
 
 /* 2 MiB, 2 MiB aligned, THP eligible, registered WP and protected. */
@@ -342,8 +316,8 @@ static void t_unprotect(void)
 static void run_mode(const char *m)
 {
 	mode = m;
-	if (thp_set(m)) {
-		t_skip(m, "cannot set %s to %s", THP_ENABLED, m);
+	if (u_thp_set(m)) {
+		t_skip(m, "cannot set %s to %s", U_THP_ENABLED, m);
 		return;
 	}
 	t_copy();
@@ -358,13 +332,13 @@ int main(void)
 {
 	t_prog = "wp_hugehole_read";
 	u_watchdog(120);
-	u_cleanup = thp_restore;
+	u_cleanup = u_thp_restore;
 	env = u_env_get();
 	if (!env.holes) {
 		t_skip("all", NO_HOLES_REASON);
 		return t_exit();
 	}
-	atexit(thp_restore);
+	atexit(u_thp_restore);
 	run_mode("always");
 	run_mode("never");
 	return t_exit();
