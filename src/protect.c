@@ -208,6 +208,16 @@ static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 	return true;
 }
 
+/* anon_vma_prepare(), whose slow part is not exported: 0 or -ENOMEM. */
+static int wpu_anon_vma_prepare(struct vm_area_struct *vma)
+{
+	typeof(__anon_vma_prepare) *prepare = (void *)wpu_anon_vma_prepare_fn;
+
+	if (likely(vma->anon_vma))
+		return 0;
+	return prepare(vma) ? -ENOMEM : 0;
+}
+
 /*
  * Called with mmap_lock held (read for UFFDIO_WRITEPROTECT).  With the lock
  * held for read an anonymous page table cannot be freed or collapsed into a
@@ -226,6 +236,13 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 	long filled = 0;
 
 	wpu_mmap_assert_locked(mm);
+	/*
+	 * The stock read fault prepares the anon_vma before it maps the huge
+	 * zero page, and the stock write fault on a huge zero pmd relies on
+	 * it (do_huge_pmd_wp_page(): VM_BUG_ON_VMA on DEBUG_VM kernels).
+	 */
+	if (huge && wpu_anon_vma_prepare(vma))
+		return -ENOMEM;
 	for (; addr < end; addr = next) {
 		pmd_t *pmd, pmdval;
 
@@ -490,8 +507,6 @@ static bool wpu_vma_protects_holes(struct vm_area_struct *vma)
 
 static int wpu_prepare_vma(struct vm_area_struct *vma)
 {
-	typeof(__anon_vma_prepare) *prepare = (void *)wpu_anon_vma_prepare_fn;
-
 	/*
 	 * Zero-page holes are present ptes, and before 5.19 fork copies the
 	 * page tables of an anonymous VMA only when it has an anon_vma: without
@@ -503,7 +518,7 @@ static int wpu_prepare_vma(struct vm_area_struct *vma)
 	    !(READ_ONCE(wpu_compat_vma_ctx(vma)->features) &
 	      UFFD_FEATURE_EVENT_FORK))
 		return 0;
-	return prepare(vma) ? -ENOMEM : 0;
+	return wpu_anon_vma_prepare(vma);
 }
 
 static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
