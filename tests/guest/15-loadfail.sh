@@ -10,6 +10,16 @@
 T_PROG=loadfail
 . /tests/guest/lib.sh
 
+# Everything here, insmod included, on one CPU.  QEMU's multi-threaded TCG
+# can keep running its old translation of a function that ftrace on the
+# other vCPU has just patched: a task spinning through pagemap_open() there
+# then meets an int3 that is no longer in memory, and kprobes' int3 handler
+# rewinds it to the same stale int3 for ever (soft lockup, seen on 5.10; a
+# real CPU is serialised by text_poke's sync_core IPIs).  On one CPU the
+# races this test is about still happen: tasks asleep in a wrapper when the
+# load fails, pagemap files opened while it goes on.
+taskset -p 1 $$ >/dev/null
+
 KO=/uffd_wpu.ko
 BLOCK=/modules/ipmodify_block.ko
 HELPER=/tests/bin/wp_unload
