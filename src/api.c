@@ -215,7 +215,6 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 	struct wpu_uffd_ctx *ctx = file->private_data;
 	long ret;
 
-	wpu_enter();
 	if (cmd == UFFDIO_API) {
 		ret = wpu_api_grants(ctx) ?
 		      wpu_api(ctx, (void __user *)arg) : -ENODEV;

@@ -104,7 +104,6 @@ static vm_fault_t wpu_handle_userfault(struct vm_fault *vmf,
 {
 	pmd_t pmdval;
 
-	wpu_enter();
 	if (is_vm_hugetlb_page(vmf->vma)) {
 		wpu_async_hugetlb(vmf);
 	} else {

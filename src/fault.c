@@ -127,7 +127,6 @@ static vm_fault_t wpu_do_swap_page(struct vm_fault *vmf)
 {
 	vm_fault_t ret;
 
-	wpu_enter();
 	wpu_mmap_assert_locked(vmf->vma->vm_mm);
 	pte_unmap(vmf->pte);
 	vmf->pte = NULL;

@@ -27,7 +27,6 @@
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/utsname.h>
-#include <linux/wait.h>
 
 #include "uffd_wpu.h"
 
@@ -36,25 +35,14 @@ static unsigned int wpu_nr_attached;
 /* Set when the module can no longer fail to load: wrappers may run. */
 static bool wpu_live;
 
-/* Tasks currently running a wrapper (see wpu_hooks_quiesce()). */
-static atomic_t wpu_inflight = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(wpu_inflight_wq);
-
 const char *wpu_kernel_release(void)
 {
 	return init_utsname()->release;
 }
 
-void wpu_enter(void)
-{
-	atomic_inc(&wpu_inflight);
-}
-
 /* The last thing a wrapper does: drops the callback's module reference. */
 void wpu_leave(void)
 {
-	if (atomic_dec_and_test(&wpu_inflight))
-		wake_up_all(&wpu_inflight_wq);
 	module_put(THIS_MODULE);
 }
 
@@ -262,20 +250,14 @@ void wpu_hooks_go_live(void)
 
 /*
  * After the hooks are gone no new task can enter a wrapper, but a task may
- * still be in a callback, or between a redirect and wpu_enter(), or between
+ * still be in a callback, or between a redirect and the wrapper, or between
  * wpu_leave() and the return.  None of these windows contains a voluntary
  * sleep, so an RCU-tasks grace period covers them.  A task inside a wrapper
- * holds a module reference, so on unload there is none (the load that
- * fails never went live): the count only confirms it, and says so in dmesg
- * if it ever had to wait.
+ * holds a module reference, so on unload there is none, and a load that
+ * fails never went live.
  */
 static void wpu_hooks_quiesce(void)
 {
-	synchronize_rcu_tasks();
-	while (!wait_event_timeout(wpu_inflight_wq,
-				   !atomic_read(&wpu_inflight), 10 * HZ))
-		pr_warn("unload is waiting for %d task(s) inside a hooked function\n",
-			atomic_read(&wpu_inflight));
 	synchronize_rcu_tasks();
 }
 

@@ -81,7 +81,6 @@ static int wpu_pagemap_pmd_range(pmd_t *pmdp, unsigned long addr,
 	struct wpu_pagemapread *pm = walk->private;
 	int pos = pm->pos, ret;
 
-	wpu_enter();
 	ret = WPU_CALL_ORIG(wpu_orig_pagemap_pmd_range, wpu_pagemap_pmd_range,
 			    pmdp, addr, end, walk);
 	if (pm->pos > pos)

@@ -526,7 +526,6 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 	bool others = true;
 	wpu_cp_ret_t ret = 0;
 
-	wpu_enter();
 	if ((cp_flags & MM_CP_UFFD_WP_RESOLVE) && wpu_vma_protects_holes(vma)) {
 		others = wpu_clear_holes(vma, start, end);
 	} else if ((cp_flags & MM_CP_UFFD_WP) && wpu_vma_protects_holes(vma)) {

@@ -151,7 +151,6 @@ static int wpu_userfaultfd_release(struct inode *inode, struct file *file)
 	struct wpu_uffd_ctx *ctx = file->private_data;
 	int ret;
 
-	wpu_enter();
 	/* At exit the mm is already gone: nothing to reset then. */
 	if (mmget_not_zero(ctx->mm)) {
 		wpu_reset_range(ctx, 0, TASK_SIZE);
@@ -177,7 +176,6 @@ static bool wpu_release_wants(struct pt_regs *regs)
 static void wpu_mremap_userfaultfd_prep(struct vm_area_struct *vma,
 					struct vm_userfaultfd_ctx *vm_ctx)
 {
-	wpu_enter();
 	wpu_mmap_assert_write_locked(vma->vm_mm);
 	if (userfaultfd_wp(vma) && vma_is_anonymous(vma)) {
 		wpu_clear_holes(vma, vma->vm_start, vma->vm_end);

@@ -773,7 +773,6 @@ static int wpu_pagemap_open(struct inode *inode, struct file *file)
 {
 	int ret;
 
-	wpu_enter();
 	ret = WPU_CALL_ORIG(wpu_orig_pagemap_open, wpu_pagemap_open,
 			    inode, file);
 	/*

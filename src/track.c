@@ -458,7 +458,6 @@ static void wpu_dup_userfaultfd_complete(struct list_head *fcs)
 {
 	struct wpu_uffd_fork_ctx *fctx;
 
-	wpu_enter();
 	list_for_each_entry(fctx, fcs, list) {
 		if (!fctx->new)
 			continue;

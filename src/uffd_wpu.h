@@ -111,11 +111,9 @@ unsigned int wpu_hooks_count(void);
 const char *wpu_kernel_release(void);
 
 /*
- * Every wrapper brackets its body with these, and only wrappers do:
- * wpu_leave() drops the module reference the ftrace callback took for the
- * call (see hooks.c).
+ * The last thing every wrapper does, and only wrappers do: drops the module
+ * reference the ftrace callback took for the call (see hooks.c).
  */
-void wpu_enter(void);
 void wpu_leave(void);
 
 /* Hook tables of the logic files, registered together by main.c. */

@@ -25,7 +25,6 @@ static void wpu_zap_page_range_single(struct vm_area_struct *vma,
 				      unsigned long address, unsigned long size,
 				      struct zap_details *details)
 {
-	wpu_enter();
 	wpu_count(zap_dropped);
 	/* Huge holes partly zapped: as 512 markers, of which some are dropped. */
 	wpu_huge_holes_release(vma, address, address + size, false);
