@@ -44,7 +44,7 @@ clean:
 	rm -rf tests/out
 	find src \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name '.*.d' \) -delete
-	rm -rf src/Module.symvers src/modules.order src/.tmp_versions
+	rm -rf src/Module.symvers src/modules.order src/.tmp_versions src/.wpu-probes
 
 # Userspace: libuffd-wpu, its LD_PRELOAD shim, the uffd-wpu CLI (make lib tools)
 include lib/lib.mk

@@ -3,7 +3,8 @@
  * Force-included into every object: the only place that knows how the
  * kernels we support differ.  Logic files use the wpu_compat_* names and
  * never look at LINUX_VERSION_CODE.  The -D flags come from
- * compat/Kbuild.include, which probes the headers being built against.
+ * compat/Kbuild.include, which compiles the probes in compat/probes/
+ * against the kernel being built for.
  */
 #ifndef WPU_COMPAT_H
 #define WPU_COMPAT_H
@@ -125,7 +126,7 @@ typedef unsigned long wpu_cp_ret_t;
 /* --- pagemap ---------------------------------------------------------- */
 
 #ifdef WPU_HAVE_PM_UFFD_WP
-#define WPU_PAGEMAP	0	/* the kernel reports bit 57 itself */
+#define WPU_PAGEMAP	0	/* the kernel reports bit 57 itself (5.13+) */
 #else
 #define WPU_PAGEMAP	1
 #endif
@@ -259,9 +260,10 @@ static inline struct page *wpu_compat_swp_page(swp_entry_t entry)
 /*
  * UFFDIO_WRITEPROTECT of file-backed (shmem, hugetlb) memory, which stock
  * 5.19+ kernels do themselves: uffd_wp_range() exists from 6.0 on, and
- * before 5.19 only anonymous memory can be write-protected at all.
+ * before 5.19 only anonymous memory can be write-protected at all.  It is
+ * called through a resolved pointer, so only in the form probed for.
  */
-#ifdef WPU_KERNEL_RESETS_WP
+#ifdef WPU_UFFD_WP_RANGE_HAS_MM
 #define WPU_HAVE_UFFD_WP_RANGE	1
 #else
 #define WPU_HAVE_UFFD_WP_RANGE	0
