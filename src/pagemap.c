@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc/PID/pagemap bit 57 (PM_UFFD_WP) for kernels that lack it (< 5.19).
+ * /proc/PID/pagemap bit 57 (PM_UFFD_WP) for kernels that lack it (< 5.13).
  *
- * Since 5.19 pagemap reports which pages are uffd-wp protected; snapshot
+ * Since 5.13 pagemap reports which pages are uffd-wp protected; snapshot
  * and dirty-tracking tools (and upstream's own selftests) read it.  Older
  * kernels have the bit in their ptes but never report it.  While the module
- * is loaded, pagemap reports it as 5.19+ does, for every process (the bit
+ * is loaded, pagemap reports it as 5.13+ does, for every process (the bit
  * is always 0 on stock 5.10, so nothing that worked before changes): the
  * original fills the entries of one pmd range, then bit 57 is set on those
  * whose pte (or huge pmd) carries uffd-wp.

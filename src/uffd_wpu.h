@@ -10,7 +10,7 @@
  *   fault.c    faults on anonymous uffd-wp pte markers (marker backend)
  *   zap.c      MADV_DONTNEED drops anonymous markers (marker backend)
  *   reset.c    unregister/close clear uffd-wp (kernels before 6.0)
- *   pagemap.c  pagemap bit 57 (kernels before 5.19)
+ *   pagemap.c  pagemap bit 57 (kernels before 5.13)
  *   async.c    UFFD_FEATURE_WP_ASYNC: write faults resolved in the kernel
  *   scan.c     PAGEMAP_SCAN on /proc/PID/pagemap
  *   track.c    per-mm state: opt-in, and the lifetime pin on the module
