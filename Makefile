@@ -9,6 +9,9 @@
 #   make check ARGS="--kernel 6.1"   ... with tests/run options (see tests/run -h)
 #   make bench                       benchmarks in QEMU, every kernel (docs/benchmarks.md)
 #   make bench-quick                 ... 64 MiB, THP never: a smoke test for CI
+#   make lint                        checkpatch, shellcheck, W=1 builds, version,
+#                                    commit subjects, whitespace (tests/lint/run)
+#   make lint STEPS="checkpatch kbuild"  ... only these steps
 #   make clean
 
 KVER ?= $(shell uname -r)
@@ -17,7 +20,7 @@ KDIR ?= $(shell tests/kbuild-dir $(KERNEL))
 endif
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all module demo check bench bench-quick clean
+.PHONY: all module demo check bench bench-quick lint clean
 
 all: module
 
@@ -39,6 +42,9 @@ bench:
 
 bench-quick:
 	tests/bench/run --quick $(ARGS)
+
+lint:
+	tests/lint/run $(STEPS)
 
 clean:
 	rm -rf tests/out

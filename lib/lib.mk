@@ -25,7 +25,9 @@ UWL_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 UWL_TOP := $(patsubst %/,%,$(dir $(UWL_DIR)))
 
 UWL_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(UWL_TOP)/dkms.conf 2>/dev/null)
-UWL_VERSION := $(or $(UWL_VERSION),0.1.0)
+ifeq ($(UWL_VERSION),)
+$(error $(UWL_TOP)/dkms.conf: no PACKAGE_VERSION="...": the version is written there only)
+endif
 # ABI of libuffd-wpu.so: the soname is libuffd-wpu.so.$(UWL_SOMAJOR)
 UWL_SOMAJOR := 1
 UWL_SOFULL := $(UWL_SOMAJOR).0.0

@@ -28,8 +28,12 @@
 #include "uffd-wpu.h"
 #include "internal.h"
 
+/*
+ * lib/lib.mk passes the version of dkms.conf; only a build outside it (the
+ * test programs of tests/run) gets this.
+ */
 #ifndef UFFD_WPU_VERSION
-#define UFFD_WPU_VERSION "0.1.0"
+#define UFFD_WPU_VERSION "unknown"
 #endif
 
 /* Constants older uapi headers lack. */

@@ -18,4 +18,4 @@ module_init(wpu_native_init);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("UFFD_FEATURE_WP_UNPOPULATED for kernels that lack it");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(WPU_VERSION);

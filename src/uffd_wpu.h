@@ -26,8 +26,6 @@
 #include <uapi/linux/userfaultfd.h>
 #include <linux/uffd-wpu.h>
 
-#define WPU_VERSION	"0.1.0"
-
 #define WPU_FEATURE_WP_UNPOPULATED	UFFD_WPU_FEATURE_WP_UNPOPULATED
 #define WPU_FEATURE_WP_ASYNC		UFFD_WPU_FEATURE_WP_ASYNC
 /* What the module can grant a context: async implies unpopulated. */

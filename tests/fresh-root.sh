@@ -87,7 +87,7 @@ fi
 mkdir -p "$CI_WORK"
 ROOT=$(mktemp -d "$CI_WORK/root.XXXXXX")
 cleanup() {
-	if [ $KEEP = 1 ]; then
+	if [ "$KEEP" = 1 ]; then
 		log "kept $ROOT"
 	else
 		rm -rf --one-file-system "$ROOT"

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <uffd-wpu.h>
 
+/* lib/lib.mk passes the version of dkms.conf; a build outside it gets this. */
 #ifndef UFFD_WPU_VERSION
-#define UFFD_WPU_VERSION "0.1.0"
+#define UFFD_WPU_VERSION "unknown"
 #endif
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2, EXIT_UNAVAILABLE = 3 };

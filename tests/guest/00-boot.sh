@@ -1,6 +1,8 @@
+# shellcheck shell=dash
 # Boot sanity: the guest runs the expected kernel and has what the module and
 # the tests rely on.  Independent of the module.
 T_PROG=guest
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 rel=$(uname -r)

@@ -1,9 +1,11 @@
+# shellcheck shell=dash
 # The module as DKMS installs it: /lib/modules/<release>/updates/dkms/
 # uffd_wpu.ko, found through modules.dep and loaded with its parameters by
 # modprobe.  Active only when tests/run --module-from put that file in the
 # initramfs (tests/packaging.sh); silent otherwise.  Leaves the module
 # unloaded.
 T_PROG=modprobe
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 REL=$(uname -r)

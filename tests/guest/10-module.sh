@@ -1,7 +1,9 @@
+# shellcheck shell=dash
 # The hook framework and control surface of uffd_wpu.ko: precise refusals,
 # all-or-nothing attach, visible hooks, toggles, parameters, unload.
 # Leaves the module unloaded; /init loads it for the test programs.
 T_PROG=module
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 KO=/uffd_wpu.ko
@@ -47,7 +49,7 @@ case $WPU_KERNEL in
 *)	backend=marker
 	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single handle_userfault pagemap_open" ;;
 esac
-nhooks=$(echo $hooks | wc -w)
+nhooks=$(echo "$hooks" | wc -w)
 
 # --- refusals: nothing attached, one precise line ---------------------
 expect_refusal refuse-missing-symbol \

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # A fork child that may hold protected holes pins the module after its
 # parent is gone: rmmod must fail until the child exits, and the child's
 # next access must still behave as on native 6.4+ (wp_fork_track --hold,
@@ -5,6 +6,7 @@
 # kernel, must not keep rmmod waiting.  Leaves the module unloaded, as
 # 10-module.sh does.
 T_PROG=fork-pin
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 KO=/uffd_wpu.ko

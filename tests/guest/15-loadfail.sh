@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # A load that fails after some hooks went live must leave nothing behind:
 # no task in module code, no pagemap file with the module's operations.
 # A test-only module (tests/kmod/ipmodify_block.c) takes userfaultfd_ioctl,
@@ -8,6 +9,7 @@
 # or a fork caught by the failed load would run freed module code (Oops).
 # Leaves the module unloaded.
 T_PROG=loadfail
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 # Everything here, insmod included, on one CPU.  QEMU's multi-threaded TCG

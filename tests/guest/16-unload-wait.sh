@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # rmmod returns (refused or done) while a task sleeps for user space inside
 # a hooked function: a fork with UFFD_FEATURE_EVENT_FORK whose monitor has
 # not read the fork event, and a UFFDIO_API whose argument lies in a page
@@ -5,6 +6,7 @@
 # Once the monitor runs, the call completes and rmmod works.
 # Leaves the module unloaded.
 T_PROG=unload-wait
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 KO=/uffd_wpu.ko

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Upstream's own userfaultfd selftests (linux-source-6.12, built by
 # tests/upstream/build.sh, packed at /tests/upstream/ by tests/run):
 #   uffd-unit-tests -f NAME    every anon-relevant unit test -> unit-NAME
@@ -23,6 +24,7 @@
 # UPSTREAM_STRESS="MiB BOUNCES" (default "64 16"), UPSTREAM_TIMEOUT (seconds
 # per upstream process, default 480), UPSTREAM_POISON=1 (run unit-poison).
 T_PROG=upstream
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 U=/tests/upstream
@@ -270,6 +272,7 @@ run_unit() {
 		elif [ $rc = 143 ]; then
 			# Killed in this test: what it printed after the kill (the
 			# child's faults resolve once the parent is gone) is noise.
+			# shellcheck disable=SC2046 # the fields of the line
 			set -- $(tail -n 1 "$W/parsed")
 			sed -i '$d' "$W/parsed"
 			echo "$1 $2 aborted $(why_rc $rc) [output after the kill: $(tail -n 1 "$W/out" | sed 's/Terminated//')]" >>"$W/parsed"
@@ -304,6 +307,7 @@ for n in $NAMES; do
 done
 TESTS="$TESTS$LAST"
 [ -n "$EXCL" ] && echo "upstream: excluded unit tests:$EXCL: MINOR mode is shmem/hugetlb only (not anon), and minor-wp uses WP_UNPOPULATED as its 'minor+wp supported' probe: on 6.1 with the module it runs, UFFDIO_CONTINUE(MODE_WP) (6.5+) fails and err() aborts the process (kernel-map §6, §9)"
+# shellcheck disable=SC2086,SC2116 # the names, one space apart
 case " $(echo $NAMES) " in *" poison "*)
 	[ "${UPSTREAM_POISON:-0}" = 1 ] ||
 		echo "upstream: excluded unit test poison (UPSTREAM_POISON=1 in UFFD_WPU_CMDLINE runs it): UFFDIO_POISON (6.6+) has nothing to do with uffd-wp and is 'feature missing' on 6.1/5.10; on 6.12 every poisoned page logs an 'MCE: Killing ... hardware memory corruption' KERN_ERR line (~12000 lines): ~100 s of serial console under TCG, and it evicts the earlier kernel log that tests/run judges" ;;
@@ -329,6 +333,7 @@ for n in $TESTS; do
 	fi
 	cat "$W/parsed" >>"$W/res"
 done
+# shellcheck disable=SC2086 # $# counts the tests
 set -- $TESTS
 echo "upstream: ${UNIT##*/}: $runs processes for $# tests in $((($(now_ms) - U0) / 1000)) s"
 for n in $TESTS; do

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # The LD_PRELOAD shim (lib/preload.c) and the uffd-wpu CLI, dynamically
 # linked: tests/run packs the host's loader and libc, /lib/libuffd-wpu.so.1,
 # /lib/libuffd-wpu-preload.so, /usr/bin/uffd-wpu and /tests/dyn/*.
@@ -11,6 +12,7 @@
 # through the interposed ioctl) and the write faults.  Native kernels: both
 # succeed.  Restores enabled/transparent.
 T_PROG=preload
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 SHIM=/lib/libuffd-wpu-preload.so

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Torture.  Short by default (every `make check`: about 1.5 min per kernel
 # under TCG); the long version with WPU_STRESS=long on the guest kernel
 # command line (it needs longer limits):
@@ -28,6 +29,7 @@
 # Native kernels run part 1 only.  Leaves the module unloaded (/init loads
 # it for the test programs).
 T_PROG=stress
+# shellcheck source=lib.sh
 . /tests/guest/lib.sh
 
 SNAP=/tests/bin/wp_snapshot
@@ -102,8 +104,8 @@ snap() {
 		fi
 		break
 	done
-	echo $_r >"$W/$_n.refused"
-	echo $_rc >"$W/$_n.rc"
+	echo "$_r" >"$W/$_n.refused"
+	echo "$_rc" >"$W/$_n.rc"
 }
 
 if ! "$SNAP" --probe; then
@@ -119,7 +121,8 @@ else
 	# whether it held a userfaultfd at that moment (it may still be
 	# waiting for UFFDIO_API while the feature is toggled off)
 	kill_pk() {
-		ls -l /proc/$pk/fd 2>/dev/null | grep -q userfaultfd && killed_uffd=$((killed_uffd + 1))
+		# shellcheck disable=SC2010 # ls -l shows where the fds point
+		ls -l "/proc/$pk/fd" 2>/dev/null | grep -q userfaultfd && killed_uffd=$((killed_uffd + 1))
 		kill -9 $pk 2>/dev/null && killed=$((killed + 1))
 		wait $pk 2>/dev/null
 		pk=
@@ -151,7 +154,7 @@ else
 
 	t=$(date +%s)
 	l=1
-	while [ $l -le $LOOPS ]; do
+	while [ $l -le "$LOOPS" ]; do
 		snap "a$l" --size "$SIZE" --rounds "$ROUNDS" --chaos --seed $((1000 + l)) &
 		pa=$!
 		snap "b$l" --size 8 --writers 2 --rounds "$ROUNDS" --chaos --seed $((2000 + l)) &
@@ -287,6 +290,7 @@ if [ $MOD = 1 ]; then
 			awk '{ printf "%s%s %d -> %d (%+d)", (NR > 1 ? ", " : ""), $2, $3, $4, $5 }')"
 		g=$(grown before after "$CYCLES")
 		if [ -n "$g" ]; then
+			# shellcheck disable=SC2086,SC2116 # the lines of $g on one line
 			echo "stress: caches grown by >= $CYCLES objects (+ per-cpu slack): $(echo $g)"
 			# confirm: a real leak grows again, as fast, in a second batch
 			if e=$(cycles $((CYCLES / 2))); then

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Library of the in-guest shell tests (busybox sh).  Use:
 #
 #   T_PROG=wpu-load        # result prefix; default "guest"
@@ -37,6 +38,7 @@ t_exit() { exit "$t_failed"; }
 
 # Values from the kernel command line, if /init did not export them.
 if [ -z "${WPU_MODE:-}" ]; then
+	# shellcheck disable=SC2013 # the words of the command line
 	for _w in $(cat /proc/cmdline); do
 		case $_w in
 		wpu.mode=*)    WPU_MODE=${_w#*=} ;;
