@@ -38,6 +38,15 @@ fi
 grep -q ' /run tmpfs ' /proc/mounts || mount -t tmpfs tmpfs /run
 rm -rf "$W"
 mkdir -p "$W"
+# CRIU's probes run libnftables, which exits when the kernel has no
+# NETLINK_NETFILTER (nfnetlink is a module; the initramfs has no
+# /lib/modules for modprobe): build.sh packs each kernel's nfnetlink.ko.
+# kerndat's TCP_REPAIR probe connects over loopback.
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+nfko=/opt/criu/kmod/$(uname -r)/nfnetlink.ko
+if ! grep -q '^nfnetlink ' /proc/modules && ! insmod "$nfko"; then
+	echo "    cannot insmod $nfko: CRIU's kerndat probes will fail"
+fi
 
 THP=/sys/kernel/mm/transparent_hugepage/enabled
 thp_old=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP" 2>/dev/null)
@@ -93,6 +102,15 @@ same() {
 		_b=$W/$2/${_f##*/}
 		if ! cmp "$_f" "$_b" >/dev/null 2>&1; then
 			echo "    $1/${_f##*/} and $2/${_f##*/} differ: $(cmp "$_f" "$_b" 2>&1 | head -n 1)"
+			case $_f in
+			*/pages-*)
+				echo "    4 KiB pages that differ (index in the file):" \
+					$(cmp -l "$_f" "$_b" 2>/dev/null |
+						awk '{ print int(($1 - 1) / 4096) }' | uniq | head -n 40) ;;
+			*)
+				echo "    $1:" $(od -An -tx1 -v "$_f")
+				echo "    $2:" $(od -An -tx1 -v "$_b") ;;
+			esac
 			_ok=1
 		fi
 	done

@@ -108,7 +108,9 @@ if [ -n "$missing" ]; then
 fi
 
 # ---- unpack (only if the set of versions changed)
-key=$(echo "$vers" "$(cat "$0" "$HERE/criu_victim.c" | sha256sum | cut -d' ' -f1)" | sha256sum | cut -d' ' -f1)
+key=$(echo "$vers" "$(cat "$0" "$HERE/criu_victim.c" "$HERE/../../kernels.conf" |
+	sha256sum | cut -d' ' -f1)" "$(ls "$CACHE"/debs/linux-image-* 2>/dev/null)" |
+	sha256sum | cut -d' ' -f1)
 if [ -f "$TOP/overlay.key" ] && [ "$(cat "$TOP/overlay.key")" = "$key" ]; then
 	log "cached: $(echo "$vers" | tr ' ' '\n' | grep '^criu=')"
 	echo "$OVL"
@@ -151,6 +153,33 @@ pe --set-interpreter "$gld" --force-rpath --set-rpath "$glib" "$r/usr/sbin/criu"
 # The libraries' own dependencies resolve through the binary's DT_RPATH
 # (not RUNPATH: RUNPATH would not apply to them).
 log "criu: interpreter $(pe --print-interpreter "$r/usr/sbin/criu")"
+
+# CRIU's probes (kerndat) run libnftables, which exit()s when it cannot
+# open a NETLINK_NETFILTER socket: the guest kernels need nfnetlink.ko,
+# which the initramfs does not have.  Take it from each kernel's image deb
+# that tests/setup-host.sh cached; the guest script insmods the one of
+# `uname -r`.
+grep -v '^#' "$HERE/../../kernels.conf" | while read -r _n abi _s _m; do
+	[ -n "$abi" ] || continue
+	deb=$(ls "$CACHE/debs/linux-image-${abi}_"*.deb 2>/dev/null | head -n 1)
+	if [ -z "$deb" ]; then
+		log "no $CACHE/debs/linux-image-${abi}_*.deb: no nfnetlink.ko for $abi"
+		continue
+	fi
+	tmp=$(mktemp -d)
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -x -C "$tmp" --wildcards "./lib/modules/$abi/kernel/net/netfilter/nfnetlink.ko*"
+	mkdir -p "$OVL/opt/criu/kmod/$abi"
+	for ko in "$tmp/lib/modules/$abi/kernel/net/netfilter/"nfnetlink.ko*; do
+		case $ko in
+		*.ko) cp "$ko" "$OVL/opt/criu/kmod/$abi/nfnetlink.ko" ;;
+		*.ko.xz) xz -dc "$ko" >"$OVL/opt/criu/kmod/$abi/nfnetlink.ko" ;;
+		*.ko.zst) zstd -qdc "$ko" >"$OVL/opt/criu/kmod/$abi/nfnetlink.ko" ;;
+		*) die "unexpected module $ko" ;;
+		esac
+	done
+	rm -rf "$tmp"
+done
 
 mkdir -p "$OVL/usr/sbin"
 ln -sfn "$ROOT/usr/sbin/criu" "$OVL/usr/sbin/criu"
