@@ -1,28 +1,35 @@
 # Real CRIU 4.x (Debian 13's, tests/apps/criu/build.sh, packed with
 # `tests/run --overlay DIR`) on the module's PAGEMAP_SCAN.  SKIP without it.
 #
-# One process (criu_victim: written, swapped, read-only zero and untouched
-# anonymous pages, a private file mapping, THP) lives through the whole
-# script; it does not touch its memory while it waits, so every dump of it
-# must give the same page images:
-#   warm    a first dump, thrown away (its parasite's code injection leaves a
-#           private copy of one text page behind, in every later dump)
-#   stock   (load-mode kernels) before insmod: CRIU's pagemap read path
-#   scan    with PAGEMAP_SCAN (the module's, or native on 6.12)
+# The probe: `criu check --feature pagemap_scan` says no on the stock
+# kernel, yes with the module (and natively on 6.12), and the "no" CRIU
+# cached in /run/criu.kdat before insmod stays until that file is removed.
+#
+# Phase 1, THP's use_zero_page 0: one process (criu_victim: written,
+# swapped, read-only zero and untouched anonymous pages, a private file
+# mapping, THPs) does not touch its memory while it is dumped:
+#   warm      a first dump, thrown away (the parasite's code injection
+#             leaves a private copy of one text page behind for later dumps)
+#   stock     (load-mode kernels) before insmod: CRIU's pagemap read path
+#   scan      with PAGEMAP_SCAN (the module's, or native on 6.12)
 #   fallback  CRIU_FAULT=135 (FI_DONT_USE_PAGEMAP_SCAN in CRIU 4.1's
-#           criu/include/fault-injection.h): the pagemap read path again
-#   final   PAGEMAP_SCAN again, without --leave-running; then restore
+#             criu/include/fault-injection.h): the pagemap read path
+#   final     PAGEMAP_SCAN, without --leave-running; then criu restore and
+#             the restored process checks its own memory
 # pagemap-*.img and pages-*.img of stock, scan, fallback and final must be
-# byte-identical.  The probe: `criu check --feature pagemap_scan` says no
-# on the stock kernel, yes with the module (and natively), and the answer
-# CRIU cached in /run/criu.kdat before the module was loaded stays "no"
-# until that file is removed.
+# byte-identical.
+# Phase 2, use_zero_page 1 (the default): the read-only THP block is the
+# huge zero page.  PAGEMAP_SCAN calls it PFNZERO (native 6.12 too) and CRIU
+# skips it; CRIU's read path only knows the 4 KiB zero page's pfn and dumps
+# the 2 MiB of zeros.  The dumps must differ by exactly that block
+# (criu_imgcmp), as on a native kernel.
 T_PROG=criu
 . /tests/guest/lib.sh
 
 ROOT=/opt/criu/root
 CRIU=$ROOT/usr/sbin/criu
 VICTIM=/opt/criu/bin/criu_victim
+IMGCMP=/opt/criu/bin/criu_imgcmp
 KO=/uffd_wpu.ko
 W=/tmp/criu
 KDAT=/run/criu.kdat
@@ -49,7 +56,9 @@ if ! grep -q '^nfnetlink ' /proc/modules && ! insmod "$nfko"; then
 fi
 
 THP=/sys/kernel/mm/transparent_hugepage/enabled
+HZP=/sys/kernel/mm/transparent_hugepage/use_zero_page
 thp_old=$(sed 's/.*\[\(.*\)\].*/\1/' "$THP" 2>/dev/null)
+hzp_old=$(cat "$HZP" 2>/dev/null)
 [ -n "$thp_old" ] && echo always >"$THP"
 
 # criu ARGS...: run it with a time limit; its output goes to $W/out.
@@ -69,6 +78,7 @@ vpid=
 cleanup() {
 	[ -n "$vpid" ] && kill -TERM "$vpid" 2>/dev/null
 	[ -n "$thp_old" ] && echo "$thp_old" >"$THP"
+	[ -n "$hzp_old" ] && echo "$hzp_old" >"$HZP"
 }
 
 # dump NAME [ENV...]: criu dump --leave-running of the victim into $W/NAME,
@@ -102,15 +112,6 @@ same() {
 		_b=$W/$2/${_f##*/}
 		if ! cmp "$_f" "$_b" >/dev/null 2>&1; then
 			echo "    $1/${_f##*/} and $2/${_f##*/} differ: $(cmp "$_f" "$_b" 2>&1 | head -n 1)"
-			case $_f in
-			*/pages-*)
-				echo "    4 KiB pages that differ (index in the file):" \
-					$(cmp -l "$_f" "$_b" 2>/dev/null |
-						awk '{ print int(($1 - 1) / 4096) }' | uniq | head -n 40) ;;
-			*)
-				echo "    $1:" $(od -An -tx1 -v "$_f")
-				echo "    $2:" $(od -An -tx1 -v "$_b") ;;
-			esac
 			_ok=1
 		fi
 	done
@@ -119,6 +120,8 @@ same() {
 		echo "    $1 and $2 have different sets of page images"
 		_ok=1
 	}
+	[ $_ok = 0 ] ||
+		"$IMGCMP" "$W/$1" "$W/$2" "$vpid" 2>&1 | head -n 20 | sed "s/^/    $1 vs $2: /"
 	return $_ok
 }
 sizes() {
@@ -153,26 +156,35 @@ if [ "$WPU_MODE" = load ]; then
 	fi
 fi
 
-# ---- 2. the victim
-setsid "$VICTIM" "$W" </dev/null >"$W/victim.log" 2>&1 &
-i=0
-while [ ! -s "$W/ready" ] && [ $i -lt 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-vpid=$(cat "$W/ready" 2>/dev/null)
-if [ -z "$vpid" ]; then
-	fail victim "criu_victim did not start: $(cat "$W/victim.log")"
-	cleanup
-	t_exit
-fi
-echo "    victim pid $vpid; THP $(cat "$THP" 2>/dev/null);" \
-	"$(grep -E 'AnonHugePages|Swap:' /proc/"$vpid"/smaps_rollup 2>/dev/null | tr -s ' \n' ' ')"
+# start_victim DIR: start criu_victim in DIR; sets vpid, or fails.
+start_victim() {
+	W=$1
+	mkdir -p "$W"
+	setsid "$VICTIM" "$W" </dev/null >"$W/victim.log" 2>&1 &
+	i=0
+	while [ ! -s "$W/ready" ] && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	vpid=$(cat "$W/ready" 2>/dev/null)
+	if [ -z "$vpid" ]; then
+		fail victim "criu_victim did not start: $(cat "$W/victim.log")"
+		cleanup
+		t_exit
+	fi
+	echo "    $(cat "$W/victim.log"); THP $(cat "$THP" 2>/dev/null)," \
+		"use_zero_page $(cat "$HZP" 2>/dev/null);" \
+		"$(grep -E 'AnonHugePages|Swap:' /proc/"$vpid"/smaps_rollup 2>/dev/null | tr -s ' \n' ' ')"
+}
+
+# ---- 2. phase 1: the victim, no huge zero page
+[ -n "$hzp_old" ] && echo 0 >"$HZP"
+start_victim /tmp/criu/p1
 ahp=$(awk '/^AnonHugePages:/ { print $2 }' /proc/"$vpid"/smaps_rollup 2>/dev/null)
-if [ "${ahp:-0}" -gt 0 ]; then
+if [ "${ahp:-0}" -ge 6144 ]; then
 	pass thp-backed
 else
-	skip thp-backed "no AnonHugePages in the victim (THP $(cat "$THP" 2>/dev/null))"
+	skip thp-backed "AnonHugePages ${ahp:-0} kB in the victim, not 6144 (THP $(cat "$THP" 2>/dev/null))"
 fi
 r=$(ask)
 check victim-before "victim memory check before any dump: $r" [ "$r" = ok ]
@@ -219,8 +231,8 @@ else
 	check probe-native "criu check --feature pagemap_scan: no on $WPU_KERNEL" probe
 fi
 
-# ---- 5. PAGEMAP_SCAN and fallback dumps (module's scan counter as proof
-# of the path where there is one)
+# ---- 5. PAGEMAP_SCAN and fallback dumps (the module's scan counter shows
+# the path where there is one)
 s0=$(scans)
 check dump-scan "criu dump (PAGEMAP_SCAN) failed" dump scan
 s1=$(scans)
@@ -231,28 +243,26 @@ if [ -f "$STATS" ]; then
 	check path-scan "the normal dump made no PAGEMAP_SCAN call" [ $((s1 - s0)) -gt 0 ]
 	check path-fallback "the CRIU_FAULT=135 dump made PAGEMAP_SCAN calls" [ $((s2 - s1)) -eq 0 ]
 fi
-echo "    scan:     $(sizes scan)"
-echo "    fallback: $(sizes fallback)"
+
+# ---- 6. final dump (kills the victim), restore, the victim checks itself
+check dump-final "criu dump (final) failed" dump final
+for d in stock scan fallback final; do
+	[ -f "$W/$d/pagemap-$vpid.img" ] && echo "    $d: $(sizes $d)"
+done
 check images-scan-fallback "pagemap/pages images differ: PAGEMAP_SCAN vs CRIU_FAULT=135" \
 	same scan fallback
 if [ $stock = 1 ]; then
-	echo "    stock:    $(sizes stock)"
-	check images-stock-scan "pagemap/pages images differ: stock kernel vs module's PAGEMAP_SCAN" \
+	check images-stock-scan "pagemap/pages images differ: stock kernel vs PAGEMAP_SCAN" \
 		same stock scan
 fi
-r=$(ask)
-check victim-after-dumps "victim memory check after the dumps: $r" [ "$r" = ok ]
-
-# ---- 6. final dump (kills the victim), restore, the victim checks itself
-if dump final; then
-	pass dump-final
-	check images-final "pagemap/pages images of the final dump differ from the scan dump" \
-		same scan final
-	i=0
-	while kill -0 "$vpid" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+check images-scan-final "pagemap/pages images differ: two PAGEMAP_SCAN dumps" \
+	same scan final
+i=0
+while kill -0 "$vpid" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -f "$W/final/pagemap-$vpid.img" ]; then
 	(cd "$W/final" && timeout 300 "$CRIU" restore -d -D "$W/final" -o restore.log -v4 \
 		--manage-cgroups=ignore >"$W/out" 2>&1)
 	rc=$?
@@ -260,16 +270,37 @@ if dump final; then
 		pass restore
 		r=$(ask)
 		check restore-memory "restored victim's memory check: $r" [ "$r" = ok ]
+		kill -TERM "$vpid"
 	else
 		fail restore "criu restore rc $rc; restore.log:"
 		show "$W/final/restore.log" 25
 		show "$W/out" 5
-		vpid=
 	fi
-else
-	fail dump-final "criu dump (final) failed"
+fi
+vpid=
+
+# ---- 7. phase 2: the huge zero page
+if [ -n "$hzp_old" ]; then
+	echo 1 >"$HZP"
+	start_victim /tmp/criu/p2
+	hz=$(cat "$W/hzp")
+	if dump warm && dump scan && dump fallback CRIU_FAULT=135; then
+		out=$("$IMGCMP" "$W/scan" "$W/fallback" "$vpid" 2>&1)
+		echo "$out" | sed 's/^/    scan vs fallback: /'
+		want="only-b $hz $(printf %x $((0x$hz + 0x200000))) zero"
+		if [ "$(echo "$out" | head -n 1)" = "$want" ] &&
+		   [ "$(echo "$out" | wc -l)" = 2 ]; then
+			pass images-huge-zero
+		else
+			fail images-huge-zero "expected only \"$want\" (the huge zero page only in the fallback dump)"
+		fi
+	else
+		fail images-huge-zero "a dump failed"
+	fi
+	kill -TERM "$vpid" 2>/dev/null
+	vpid=
 fi
 
 cleanup
-[ $t_failed = 0 ] && rm -rf "$W"
+[ $t_failed = 0 ] && rm -rf /tmp/criu
 t_exit

@@ -108,7 +108,7 @@ if [ -n "$missing" ]; then
 fi
 
 # ---- unpack (only if the set of versions changed)
-key=$(echo "$vers" "$(cat "$0" "$HERE/criu_victim.c" "$HERE/../../kernels.conf" |
+key=$(echo "$vers" "$(cat "$0" "$HERE"/*.c "$HERE/../../kernels.conf" |
 	sha256sum | cut -d' ' -f1)" "$(ls "$CACHE"/debs/linux-image-* 2>/dev/null)" |
 	sha256sum | cut -d' ' -f1)
 if [ -f "$TOP/overlay.key" ] && [ "$(cat "$TOP/overlay.key")" = "$key" ]; then
@@ -183,10 +183,12 @@ done
 
 mkdir -p "$OVL/usr/sbin"
 ln -sfn "$ROOT/usr/sbin/criu" "$OVL/usr/sbin/criu"
-# The test program (static) goes with it.
+# The test programs (static) go with it.
 mkdir -p "$OVL/opt/criu/bin"
-gcc -static -O2 -Wall -Wextra -o "$OVL/opt/criu/bin/criu_victim" "$HERE/criu_victim.c" ||
-	die "gcc criu_victim.c failed"
+for t in criu_victim criu_imgcmp; do
+	gcc -static -O2 -Wall -Wextra -o "$OVL/opt/criu/bin/$t" "$HERE/$t.c" ||
+		die "gcc $t.c failed"
+done
 echo "$vers" | tr ' ' '\n' | grep . >"$OVL/opt/criu/VERSIONS"
 echo "$key" >"$TOP/overlay.key"
 echo "$OVL"

@@ -11,12 +11,16 @@
  *          pattern): 0-1 written (private copies), 2-5 read, 6-7 untouched;
  *   thp    8 MiB, MADV_HUGEPAGE, 2 MiB aligned: the first 2 MiB fully
  *          written, one byte of the second, the third read only (the huge
- *          zero page where THP allows it), the fourth untouched.
- * Then it writes its pid to DIR/ready and waits for signals.  SIGUSR1: check
- * every page (contents, zero pages still zero, the file pages still the
- * file's) and write "ok" or "bad <what>" to DIR/result.  SIGTERM: exit 0.
- * Nothing of its memory changes while it waits, so two dumps of it must give
- * the same page images.
+ *          zero page, unless THP's use_zero_page is 0: then a zeroed THP),
+ *          the fourth never touched.
+ * Then it writes its pid to DIR/ready, the address of the read-only THP
+ * block to DIR/hzp, and waits for signals.  SIGUSR1: check every page
+ * (contents, zero pages still zero, the file pages still the file's, the
+ * untouched pages still absent in /proc/self/pagemap: they are not read,
+ * so that they stay untouched) and write "ok" or "bad <what>" to
+ * DIR/result.  SIGTERM: exit 0.  Nothing of its memory changes while it
+ * waits, so two dumps of it give the same page images -- except its stack
+ * and TLS after a SIGUSR1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -102,6 +106,35 @@ static void put(const char *name, const char *text)
 	}
 }
 
+/* No page of [p, p + len) is present or swapped (pagemap bits 63, 62). */
+static int untouched(const unsigned char *p, unsigned long len)
+{
+	uint64_t e[512];
+	unsigned long i, n;
+	int fd, ok = 1;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < len / PG && ok; i += n) {
+		unsigned long j;
+
+		n = len / PG - i;
+		if (n > 512)
+			n = 512;
+		if (pread(fd, e, n * 8, ((unsigned long)p / PG + i) * 8) !=
+		    (ssize_t)(n * 8)) {
+			ok = 0;
+			break;
+		}
+		for (j = 0; j < n; j++)
+			if (e[j] >> 62)
+				ok = 0;
+	}
+	close(fd);
+	return ok;
+}
+
 /* The first failing check, as "bad <what>", or "ok". */
 static const char *verify(void)
 {
@@ -113,17 +146,19 @@ static const char *verify(void)
 			snprintf(why, sizeof(why), "bad anon written page %lu", i);
 			return why;
 		}
-	for (i = 32; i < ANON_PAGES; i++)
+	for (i = 32; i < 48; i++)
 		if (!zero(anon + i * PG, PG)) {
 			snprintf(why, sizeof(why), "bad anon zero page %lu", i);
 			return why;
 		}
+	if (!untouched(anon + 48 * PG, 16 * PG))
+		return "bad anon untouched pages present";
 	for (i = 0; i < 2; i++)
 		if (!same(file + i * PG, PG, 3, i * PG)) {
 			snprintf(why, sizeof(why), "bad file written page %lu", i);
 			return why;
 		}
-	for (i = 2; i < FILE_PAGES; i++)
+	for (i = 2; i < 6; i++)
 		if (!same(file + i * PG, PG, 2, i * PG)) {
 			snprintf(why, sizeof(why), "bad file page %lu", i);
 			return why;
@@ -132,8 +167,10 @@ static const char *verify(void)
 		return "bad thp written 2 MiB";
 	if (thp[HUGE] != 0x5a || !zero(thp + HUGE + 1, HUGE - 1))
 		return "bad thp second 2 MiB";
-	if (!zero(thp + 2 * HUGE, 2 * HUGE))
-		return "bad thp zero 4 MiB";
+	if (!zero(thp + 2 * HUGE, HUGE))
+		return "bad thp read-only 2 MiB";
+	if (!untouched(thp + 3 * HUGE, HUGE))
+		return "bad thp untouched 2 MiB present";
 	return "ok";
 }
 
@@ -223,6 +260,11 @@ int main(int argc, char **argv)
 	sigemptyset(&none);
 
 	setup();
+	fprintf(stderr, "victim %d: anon %p file %p thp %p brk %p errno at %p stack %p\n",
+		(int)getpid(), anon, file, thp, sbrk(0), (void *)&errno,
+		(void *)buf);
+	snprintf(buf, sizeof(buf), "%lx\n", (unsigned long)thp + 2 * HUGE);
+	put("hzp", buf);
 	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	put("ready", buf);
 	while (!got_term) {
