@@ -160,7 +160,7 @@ fi
 start_victim() {
 	W=$1
 	mkdir -p "$W"
-	setsid "$VICTIM" "$W" </dev/null >"$W/victim.log" 2>&1 &
+	$RSEQ_OFF setsid "$VICTIM" "$W" </dev/null >"$W/victim.log" 2>&1 &
 	i=0
 	while [ ! -s "$W/ready" ] && [ $i -lt 300 ]; do
 		sleep 0.1
@@ -176,6 +176,18 @@ start_victim() {
 		"use_zero_page $(cat "$HZP" 2>/dev/null);" \
 		"$(grep -E 'AnonHugePages|Swap:' /proc/"$vpid"/smaps_rollup 2>/dev/null | tr -s ' \n' ' ')"
 }
+
+# CRIU 4.1 refuses to dump a process that registered rseq when the kernel
+# lacks PTRACE_GET_RSEQ_CONFIGURATION (5.13; cr-dump.c check_thread_rseq:
+# "has rseq but kernel lacks get_rseq_conf feature").  glibc 2.35+
+# registers rseq in every thread; the victim is built with Debian 12's
+# glibc 2.36 (Debian 11's 2.31 does not register it): turn it off on 5.10.
+RSEQ_OFF=
+case $(uname -r) in
+[1-4].* | 5.[0-9].* | 5.1[0-2].*)
+	RSEQ_OFF="env GLIBC_TUNABLES=glibc.pthread.rseq=0"
+	echo "    kernel $(uname -r) < 5.13: victim runs with $RSEQ_OFF" ;;
+esac
 
 # ---- 2. phase 1: the victim, no huge zero page
 [ -n "$hzp_old" ] && echo 0 >"$HZP"

@@ -260,6 +260,12 @@ int main(int argc, char **argv)
 	sigemptyset(&none);
 
 	setup();
+	/*
+	 * sigsuspend() always returns -1/EINTR, also when CRIU's seize makes
+	 * it return without a signal: errno (in the TLS block, a page CRIU
+	 * dumps) is EINTR before the first dump and stays so.
+	 */
+	errno = EINTR;
 	fprintf(stderr, "victim %d: anon %p file %p thp %p brk %p errno at %p stack %p\n",
 		(int)getpid(), anon, file, thp, sbrk(0), (void *)&errno,
 		(void *)buf);
