@@ -160,7 +160,7 @@ fi
 start_victim() {
 	W=$1
 	mkdir -p "$W"
-	$RSEQ_OFF setsid "$VICTIM" "$W" </dev/null >"$W/victim.log" 2>&1 &
+	$RSEQ_OFF taskset 1 setsid "$VICTIM" "$W" </dev/null >"$W/victim.log" 2>&1 &
 	i=0
 	while [ ! -s "$W/ready" ] && [ $i -lt 300 ]; do
 		sleep 0.1
@@ -177,6 +177,10 @@ start_victim() {
 		"$(grep -E 'AnonHugePages|Swap:' /proc/"$vpid"/smaps_rollup 2>/dev/null | tr -s ' \n' ' ')"
 }
 
+# The victim runs on CPU 0 only: the kernel writes the CPU number into the
+# rseq area of its thread (glibc's struct pthread, in a page CRIU dumps)
+# whenever it runs on another CPU, a real change of its memory between two
+# dumps.
 # CRIU 4.1 refuses to dump a process that registered rseq when the kernel
 # lacks PTRACE_GET_RSEQ_CONFIGURATION (5.13; cr-dump.c check_thread_rseq:
 # "has rseq but kernel lacks get_rseq_conf feature").  glibc 2.35+
@@ -308,6 +312,27 @@ if [ -n "$hzp_old" ]; then
 		fi
 	else
 		fail images-huge-zero "a dump failed"
+	fi
+	# ---- 8. the other way: rmmod with a cached "yes" (load-mode kernels)
+	if [ $stock = 1 ] && [ -f "$KDAT" ] && rmmod uffd_wpu; then
+		if probe; then
+			pass kdat-stale-rmmod
+		else
+			fail kdat-stale-rmmod "after rmmod, the cached yes was not used"
+		fi
+		if dump stale >/dev/null; then
+			fail dump-stale-rmmod "dump with a cached PAGEMAP_SCAN yes after rmmod succeeded"
+		elif grep -q 'PAGEMAP_SCAN' "$W/stale/dump.log"; then
+			echo "    $(grep -m1 'Error.*PAGEMAP_SCAN' "$W/stale/dump.log")"
+			pass dump-stale-rmmod
+		else
+			fail dump-stale-rmmod "dump failed, but not at PAGEMAP_SCAN"
+			show "$W/stale/dump.log" 10
+		fi
+		rm -f "$KDAT"
+		check dump-after-rmmod "criu dump after rmmod and rm $KDAT failed" dump stock2
+		check images-after-rmmod "pagemap/pages images differ: after rmmod vs fallback" \
+			same fallback stock2
 	fi
 	kill -TERM "$vpid" 2>/dev/null
 	vpid=

@@ -261,9 +261,9 @@ int main(int argc, char **argv)
 
 	setup();
 	/*
-	 * sigsuspend() always returns -1/EINTR, also when CRIU's seize makes
-	 * it return without a signal: errno (in the TLS block, a page CRIU
-	 * dumps) is EINTR before the first dump and stays so.
+	 * sigsuspend() only ever returns -1/EINTR: with errno (in the TLS
+	 * page, which CRIU dumps) already EINTR, a return between two dumps
+	 * changes no byte.
 	 */
 	errno = EINTR;
 	fprintf(stderr, "victim %d: anon %p file %p thp %p brk %p errno at %p stack %p\n",
