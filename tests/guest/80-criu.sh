@@ -42,7 +42,8 @@ fi
 
 # CRIU keeps its probe cache only on a tmpfs /run (the initramfs' /run is
 # rootfs).
-grep -q ' /run tmpfs ' /proc/mounts || mount -t tmpfs tmpfs /run
+run_mounted=
+grep -q ' /run tmpfs ' /proc/mounts || { mount -t tmpfs tmpfs /run && run_mounted=1; }
 rm -rf "$W"
 mkdir -p "$W"
 # CRIU's probes run libnftables, which exits when the kernel has no
@@ -79,6 +80,7 @@ cleanup() {
 	[ -n "$vpid" ] && kill -TERM "$vpid" 2>/dev/null
 	[ -n "$thp_old" ] && echo "$thp_old" >"$THP"
 	[ -n "$hzp_old" ] && echo "$hzp_old" >"$HZP"
+	[ -n "$run_mounted" ] && umount /run
 }
 
 # dump NAME [ENV...]: criu dump --leave-running of the victim into $W/NAME,
@@ -243,6 +245,8 @@ if [ $stock = 1 ]; then
 	fi
 	rm -f "$KDAT"
 	check probe-module "criu check --feature pagemap_scan: no after insmod and rm $KDAT" probe
+elif [ "$WPU_MODE" = load ]; then
+	check probe-module "criu check --feature pagemap_scan: no with the module loaded" probe
 else
 	check probe-native "criu check --feature pagemap_scan: no on $WPU_KERNEL" probe
 fi

@@ -8,11 +8,16 @@
 # cache and an empty dpkg status, under $CACHE/apps/criu/apt) downloads the
 # criu package and the closure of its Depends/PreDepends from trixie, and
 # dpkg-deb unpacks them into $CACHE/apps/criu/overlay/opt/criu/root.  The
-# trixie binary needs trixie's glibc, so it runs through trixie's own
-# loader: /opt/criu/root is given to the binary as PT_INTERP and RUNPATH
-# (patchelf, also from trixie), which keeps /proc/self/exe and every
-# re-exec of it (criu swrk, restore's helpers) working.  /usr/sbin/criu in
-# the overlay is a symlink to that binary.
+# trixie binary needs trixie's glibc (2.41; the guest's /lib has Debian
+# 12's 2.36 for other tests), so trixie's loader and libraries under
+# /opt/criu/root are written into the binary as PT_INTERP and DT_RPATH
+# (patchelf, also from trixie; DT_RPATH, not RUNPATH, also applies to the
+# libraries' own dependencies).  No wrapper script or environment: a
+# wrapper exec'ing ld.so would make /proc/self/exe the loader.  (CRIU 4.1
+# does not re-exec itself; it only execs external tools such as iptables
+# or tar, none of which this test needs.)  /usr/sbin/criu in the overlay
+# is a symlink to that binary.  The trixie release key is in Debian 12's
+# debian-archive-keyring.
 #
 # Cached: a second run with the same package versions does nothing.  The
 # overlay directory is the last line of stdout (tests/apps convention).
@@ -74,11 +79,9 @@ closure() {
 		--no-breaks --no-replaces --no-enhances "$1" |
 		grep -v -e '^ ' -e '^<' | sort -u
 }
-want=$(closure criu)
-[ -n "$want" ] || die "apt-cache depends criu gave nothing"
-tools=$(comm -13 <(echo "$want") <(closure patchelf))
-want=$(echo $want)
-tools=$(echo $tools)
+mapfile -t want < <(closure criu)
+[ ${#want[@]} -gt 0 ] || die "apt-cache depends criu gave nothing"
+mapfile -t tools < <(comm -13 <(printf '%s\n' "${want[@]}") <(closure patchelf))
 
 # The downloaded .deb of package $1 at version $2 (apt writes an epoch's
 # ':' as "%3a" in the file name), or nothing.
@@ -93,18 +96,20 @@ debfile() {
 
 # Download (cached).
 vers=
-missing=
-cand=$(pc policy $want $tools |
+missing=()
+cand=$(pc policy "${want[@]}" "${tools[@]}" |
 	awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } /Candidate:/ { print p "=" $2 }')
-for p in $want $tools; do
+for p in "${want[@]}" "${tools[@]}"; do
 	v=$(echo "$cand" | sed -n "s/^$p=//p")
-	[ -n "$v" ] && [ "$v" != "(none)" ] || die "no candidate for $p in $SUITE"
+	if [ -z "$v" ] || [ "$v" = "(none)" ]; then
+		die "no candidate for $p in $SUITE"
+	fi
 	vers="$vers $p=$v"
-	[ -n "$(debfile "$p" "$v")" ] || missing="$missing $p=$v"
+	[ -n "$(debfile "$p" "$v")" ] || missing+=("$p=$v")
 done
-if [ -n "$missing" ]; then
-	log "downloading:$missing"
-	(cd "$APT/debs" && pa -q download $missing >&2) || die "apt-get download failed"
+if [ ${#missing[@]} -gt 0 ]; then
+	log "downloading: ${missing[*]}"
+	(cd "$APT/debs" && pa -q download "${missing[@]}" >&2) || die "apt-get download failed"
 fi
 
 # ---- unpack (only if the set of versions changed)
@@ -127,8 +132,8 @@ unpack() {
 	[ -n "$deb" ] || die "$1=$v not downloaded"
 	dpkg-deb -x "$deb" "$2"
 }
-for p in $want; do unpack "$p" "$OVL$ROOT"; done
-for p in $tools; do unpack "$p" "$TOP/patchelf"; done
+for p in "${want[@]}"; do unpack "$p" "$OVL$ROOT"; done
+for p in "${tools[@]}"; do unpack "$p" "$TOP/patchelf"; done
 r=$OVL$ROOT
 [ -x "$r/usr/sbin/criu" ] || die "no usr/sbin/criu in the criu package"
 # Debian 13 is merged-/usr: the loader is /usr/lib64/ld-linux-x86-64.so.2
@@ -161,7 +166,10 @@ log "criu: interpreter $(pe --print-interpreter "$r/usr/sbin/criu")"
 # `uname -r`.
 grep -v '^#' "$HERE/../../kernels.conf" | while read -r _n abi _s _m; do
 	[ -n "$abi" ] || continue
-	deb=$(ls "$CACHE/debs/linux-image-${abi}_"*.deb 2>/dev/null | head -n 1)
+	deb=
+	for f in "$CACHE/debs/linux-image-${abi}_"*.deb; do
+		[ -f "$f" ] && deb=$f
+	done
 	if [ -z "$deb" ]; then
 		log "no $CACHE/debs/linux-image-${abi}_*.deb: no nfnetlink.ko for $abi"
 		continue
