@@ -245,7 +245,8 @@ static long kernel_fault(int flags, uint64_t mode, uint64_t features,
 {
 	struct monitor m;
 	char *p = map_anon(PAGE);
-	int fd = uffd_flags(flags);
+	/* poll() on a blocking userfaultfd says POLLERR */
+	int fd = uffd_flags(flags | O_NONBLOCK);
 	long r = -ENOTRECOVERABLE;
 
 	*delivered = -1;
