@@ -546,6 +546,12 @@ int main(void)
 	fprintf(stderr, "wp_usermode: UFFD_USER_MODE_ONLY expected to %s\n",
 		umo ? "work" : "be EINVAL");
 
+	/* Diagnostics: what the module hooks of userfaultfd(2), and could. */
+	if (system("cd /sys/kernel/debug/tracing && "
+		   "grep -E '^(__x64_sys_userfaultfd|__ia32_sys_userfaultfd|handle_userfault)( |$)' "
+		   "available_filter_functions enabled_functions >&2"))
+		fprintf(stderr, "wp_usermode: none traceable or hooked\n");
+
 	check_open();
 	check_invalid();
 	check_features();
