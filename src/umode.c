@@ -21,8 +21,10 @@
  * syscall creates one.  The flag is kept where 5.11+ keeps it, in
  * ctx->flags, which stock code only ever masks with O_CLOEXEC|O_NONBLOCK
  * and which fork (EVENT_FORK) copies into a child's context, as 5.11+
- * does.  It is attached before the file exists, so no other thread can
- * see the context without it.
+ * does: no side table to keep in step with fork and with the context's
+ * free.  It is set before the file exists, so no other thread can see the
+ * context without it.  Only the x86-64 entry is hooked: a 32-bit caller
+ * (__ia32_sys_userfaultfd) still gets stock 5.10's answer.
  *
  * Lifetime: after rmmod the stock kernel would deliver kernel-mode faults
  * to a context that an unprivileged caller was only allowed to create
