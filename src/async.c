@@ -104,6 +104,11 @@ static vm_fault_t wpu_handle_userfault(struct vm_fault *vmf,
 {
 	pmd_t pmdval;
 
+	/* Not async, so a kernel-mode fault that umode.c refuses. */
+	if (reason != VM_UFFD_WP || !wpu_vma_wp_async(vmf->vma)) {
+		wpu_leave();
+		return VM_FAULT_SIGBUS;
+	}
 	if (is_vm_hugetlb_page(vmf->vma)) {
 		wpu_async_hugetlb(vmf);
 	} else {
@@ -118,13 +123,19 @@ static vm_fault_t wpu_handle_userfault(struct vm_fault *vmf,
 	return 0;
 }
 
-/* Every other userfault (MISSING, MINOR, sync WP) never leaves the original. */
+/*
+ * Every other userfault (MISSING, MINOR, sync WP) never leaves the original,
+ * except a kernel-mode one of a UFFD_USER_MODE_ONLY context on a kernel
+ * without that flag (umode.c): 6.7+ resolves async faults before it looks
+ * at the flag, so async comes first.
+ */
 static bool wpu_async_wants(struct pt_regs *regs)
 {
 	struct vm_fault *vmf = (void *)regs_get_kernel_argument(regs, 0);
 	unsigned long reason = regs_get_kernel_argument(regs, 1);
 
-	return reason == VM_UFFD_WP && wpu_vma_wp_async(vmf->vma);
+	return (reason == VM_UFFD_WP && wpu_vma_wp_async(vmf->vma)) ||
+	       wpu_umode_refuses(vmf);
 }
 
 struct wpu_hook wpu_async_hooks[] = {

@@ -41,6 +41,8 @@ static int wpu_resolve_all(void)
 		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
 	if (!ret && WPU_RESET)
 		ret = wpu_resolve(wpu_reset_syms, wpu_reset_nr_syms);
+	if (!ret && WPU_UMODE)
+		ret = wpu_resolve(wpu_umode_syms, wpu_umode_nr_syms);
 	if (!ret && wpu_require_symbol) {
 		unsigned long addr;
 		const struct wpu_sym extra = { wpu_require_symbol, &addr };
@@ -65,6 +67,8 @@ static void wpu_select_hooks(void)
 	if (WPU_PAGEMAP)
 		wpu_add_hooks(wpu_pagemap_hooks, wpu_pagemap_nr_hooks);
 	wpu_add_hooks(wpu_async_hooks, wpu_async_nr_hooks);
+	if (WPU_UMODE)
+		wpu_add_hooks(wpu_umode_hooks, wpu_umode_nr_hooks);
 	wpu_add_hooks(wpu_scan_hooks, wpu_scan_nr_hooks);
 	/* Last: granting the feature is what makes holes appear. */
 	wpu_add_hooks(wpu_api_hooks, wpu_api_nr_hooks);
@@ -96,6 +100,8 @@ static int __init wpu_init(void)
 	ret = wpu_track_init();
 	if (ret)
 		goto scan;
+	if (WPU_UMODE)
+		wpu_umode_init();
 
 	wpu_select_hooks();
 	ret = wpu_hooks_attach(wpu_hooks, wpu_nr_hooks);

@@ -15,6 +15,7 @@
  *   scan.c     PAGEMAP_SCAN on /proc/PID/pagemap
  *   track.c    per-mm state: opt-in, and the lifetime pin on the module
  *   ctl.c      /dev/uffd-wpu, /sys/kernel/uffd_wpu, module parameters
+ *   umode.c    UFFD_USER_MODE_ONLY (kernels before 5.11)
  */
 #ifndef UFFD_WPU_H
 #define UFFD_WPU_H
@@ -221,6 +222,22 @@ void wpu_huge_holes_release(struct vm_area_struct *vma, unsigned long addr,
 
 /* async.c */
 bool wpu_vma_wp_async(struct vm_area_struct *vma);
+
+/* umode.c (kernels without UFFD_USER_MODE_ONLY) */
+extern const struct wpu_sym wpu_umode_syms[];
+extern const unsigned int wpu_umode_nr_syms;
+extern struct wpu_hook wpu_umode_hooks[];
+extern const unsigned int wpu_umode_nr_hooks;
+void wpu_umode_init(void);
+struct vm_fault;
+#if WPU_UMODE
+bool wpu_umode_refuses(struct vm_fault *vmf);
+#else
+static inline bool wpu_umode_refuses(struct vm_fault *vmf)
+{
+	return false;
+}
+#endif
 
 /* scan.c */
 int wpu_scan_init(void);

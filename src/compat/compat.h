@@ -131,6 +131,14 @@ typedef unsigned long wpu_cp_ret_t;
 #define WPU_PAGEMAP	1
 #endif
 
+/* --- UFFD_USER_MODE_ONLY (5.11) ------------------------------------------ */
+
+#ifdef WPU_HAVE_USER_MODE_ONLY
+#define WPU_UMODE	0	/* the kernel has it */
+#else
+#define WPU_UMODE	1	/* umode.c */
+#endif
+
 /* --- struct userfaultfd_ctx (private to fs/userfaultfd.c) ---------------- */
 
 /*

@@ -45,7 +45,7 @@ fi
 
 case $WPU_KERNEL in
 5.10)	backend=zeropage
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release mremap_userfaultfd_prep pagemap_pmd_range handle_userfault pagemap_open" ;;
+	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release mremap_userfaultfd_prep pagemap_pmd_range handle_userfault pagemap_open __x64_sys_userfaultfd" ;;
 *)	backend=marker
 	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single handle_userfault pagemap_open" ;;
 esac

@@ -5,7 +5,8 @@
 #   uffd-stress anon MiB N     -> stress-anon
 #   pagemap_ioctl              -> pagemap_ioctl (-noexec build before 6.3;
 #                                 SKIP on 5.10 and stock kernels)
-# On 5.10 the -nouser builds are used (5.10 rejects UFFD_USER_MODE_ONLY).
+# On 5.10 the -nouser builds are used (5.10 rejects UFFD_USER_MODE_ONLY),
+# unless the module accepts the flag (src/umode.c).
 # In load mode the module is loaded for these tests (/init loads it only
 # after the shell tests) and unloaded again afterwards.
 #
@@ -39,12 +40,6 @@ if [ ! -x "$U/uffd-unit-tests" ]; then
 	skip all "no $U in the initramfs (UFFD_WPU_UPSTREAM=0, or tests/upstream/build.sh failed: see the host log)"
 	t_exit
 fi
-sfx=
-[ "$WPU_KERNEL" = 5.10 ] && sfx=-nouser
-UNIT=$U/uffd-unit-tests$sfx
-STRESS=$U/uffd-stress$sfx
-echo "upstream: selftests of linux-source-6.12 $(cat $U/VERSION 2>/dev/null), ${UNIT##*/}, ${STRESS##*/}"
-
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 T0=$(now_ms)
 # 20 s of WPU_TIMEOUT are kept for the reports and rmmod.
@@ -67,6 +62,16 @@ if [ "$WPU_MODE" = load ]; then
 	fi
 	echo "upstream: uffd_wpu $(cat $SYS/version) loaded, backend $(cat $SYS/backend), enabled $(cat $SYS/enabled), transparent $(cat $SYS/transparent)"
 fi
+# 5.10 takes UFFD_USER_MODE_ONLY only from a module that hooks userfaultfd(2)
+# (src/umode.c); otherwise the -nouser builds.
+sfx=
+if [ "$WPU_KERNEL" = 5.10 ] &&
+   ! grep -q '^__x64_sys_userfaultfd' /sys/kernel/debug/tracing/enabled_functions 2>/dev/null; then
+	sfx=-nouser
+fi
+UNIT=$U/uffd-unit-tests$sfx
+STRESS=$U/uffd-stress$sfx
+echo "upstream: selftests of linux-source-6.12 $(cat $U/VERSION 2>/dev/null), ${UNIT##*/}, ${STRESS##*/}"
 stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$2" 2>/dev/null; }
 
 # run_limited OUT CMD...: CMD limited to min(UPSTREAM_TIMEOUT, time left),
