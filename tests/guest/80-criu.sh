@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Real CRIU 4.x (Debian 13's, tests/apps/criu/build.sh, packed with
 # `tests/run --overlay DIR`) on the module's PAGEMAP_SCAN.  SKIP without it.
 #
@@ -122,9 +123,9 @@ same() {
 		echo "    $1 and $2 have different sets of page images"
 		_ok=1
 	}
-	[ $_ok = 0 ] ||
+	[ "$_ok" = 0 ] ||
 		"$IMGCMP" "$W/$1" "$W/$2" "$vpid" 2>&1 | head -n 20 | sed "s/^/    $1 vs $2: /"
-	return $_ok
+	return "$_ok"
 }
 sizes() {
 	(cd "$W/$1" && for f in pagemap-*.img pages-*.img; do
@@ -306,7 +307,7 @@ if [ -n "$hzp_old" ]; then
 	hz=$(cat "$W/hzp")
 	if dump warm && dump scan && dump fallback CRIU_FAULT=135; then
 		out=$("$IMGCMP" "$W/scan" "$W/fallback" "$vpid" 2>&1)
-		echo "$out" | sed 's/^/    scan vs fallback: /'
+		printf "%s\n" "$out" | sed "s/^/    scan vs fallback: /"
 		want="only-b $hz $(printf %x $((0x$hz + 0x200000))) zero"
 		if [ "$(echo "$out" | head -n 1)" = "$want" ] &&
 		   [ "$(echo "$out" | wc -l)" = 2 ]; then
