@@ -24,7 +24,7 @@
 #include <linux/mm.h>
 #include <linux/userfaultfd_k.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long wpu_orig_handle_userfault;
 static unsigned long wpu_huge_pte_offset_fn;

@@ -21,7 +21,7 @@
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 bool wpu_enabled = true;
 module_param_named(enabled, wpu_enabled, bool, 0444);

@@ -26,7 +26,7 @@
 #include <linux/sched/coredump.h>
 #include <linux/userfaultfd_k.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long wpu_orig_do_swap_page;
 static unsigned long wpu_handle_userfault_fn;

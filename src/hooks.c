@@ -28,7 +28,7 @@
 #include <linux/rcupdate.h>
 #include <linux/utsname.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long (*wpu_kallsyms_lookup_name)(const char *name);
 static unsigned int wpu_nr_attached;

@@ -46,7 +46,7 @@
 #include <linux/oom.h>
 #include <asm/pgalloc.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long wpu_thp_flags_addr, wpu_huge_zero_pfn_addr;
 static unsigned long wpu_get_huge_zero_fn, wpu_pte_alloc_one_fn;

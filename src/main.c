@@ -10,7 +10,7 @@
  */
 #include <linux/module.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static struct wpu_hook *wpu_hooks[12];
 static unsigned int wpu_nr_hooks;

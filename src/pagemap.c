@@ -17,7 +17,7 @@
 #include <linux/mm.h>
 #include <linux/pagewalk.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 #define WPU_PM_UFFD_WP	BIT_ULL(57)
 

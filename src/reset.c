@@ -21,7 +21,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long wpu_orig_userfaultfd_release;
 static unsigned long wpu_orig_mremap_prep;

@@ -37,7 +37,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 #define WPU_SCAN_CATEGORIES	(PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN | \
 				 PAGE_IS_FILE | PAGE_IS_PRESENT | \

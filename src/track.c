@@ -37,7 +37,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 enum {
 	WPU_MM_HELD,		/* we own the long-lived notifier reference */

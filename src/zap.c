@@ -12,7 +12,7 @@
  */
 #include <linux/mm.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long wpu_orig_zap_page_range_single;
 

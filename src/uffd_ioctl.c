@@ -18,7 +18,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long wpu_orig_userfaultfd_ioctl;
 static long wpu_api_ioctl(struct file *file, unsigned int cmd,

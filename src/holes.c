@@ -30,7 +30,7 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long wpu_orig_change_protection;
 

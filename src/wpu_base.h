@@ -4,8 +4,8 @@
  *
  * One file per kernel path we touch:
  *   hooks.c    symbol resolution and the ftrace redirect machinery
- *   api.c      UFFDIO_API: granting UFFD_FEATURE_WP_UNPOPULATED
- *   protect.c  UFFDIO_WRITEPROTECT: protecting holes (both backends)
+ *   uffd_ioctl.c UFFDIO_API: granting UFFD_FEATURE_WP_UNPOPULATED
+ *   holes.c    UFFDIO_WRITEPROTECT: protecting holes (both backends)
  *   hugehole.c protecting a whole empty 2 MiB with one huge zero pmd
  *   fault.c    faults on anonymous uffd-wp pte markers (marker backend)
  *   zap.c      MADV_DONTNEED drops anonymous markers (marker backend)
@@ -16,8 +16,8 @@
  *   track.c    per-mm state: opt-in, and the lifetime pin on the module
  *   ctl.c      /dev/uffd-wpu, /sys/kernel/uffd_wpu, module parameters
  */
-#ifndef UFFD_WPU_H
-#define UFFD_WPU_H
+#ifndef WPU_BASE_H
+#define WPU_BASE_H
 
 #include <linux/atomic.h>
 #include <linux/list.h>
@@ -233,4 +233,4 @@ long wpu_pagemap_scan(struct mm_struct *mm, unsigned long uarg);
 #define WPU_CALL_ORIG(addr, wrapper, ...) \
 	(((typeof(&(wrapper)))(addr))(__VA_ARGS__))
 
-#endif /* UFFD_WPU_H */
+#endif /* WPU_BASE_H */
