@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * UFFDIO_WRITEPROTECT over holes.
+ * Protected holes: filling and clearing them.  The engine behind
+ * UFFDIO_WRITEPROTECT (protect.c), UFFDIO_REGISTER and UFFDIO_COPY
+ * (uffd_ioctl.c), unregister and close (reset.c) and PAGEMAP_SCAN (scan.c);
+ * huge holes are hugehole.c's.
  *
  * Stock change_protection() skips none ptes and missing page tables of
  * anonymous VMAs, so a later first touch maps a writable page (or a THP)
@@ -30,122 +33,9 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 
-#include "wpu_base.h"
-
-static unsigned long wpu_orig_change_protection;
-
-static unsigned long wpu_p4d_alloc_fn, wpu_pud_alloc_fn, wpu_pmd_alloc_fn;
-static unsigned long wpu_pte_alloc_fn, wpu_anon_vma_prepare_fn;
-static unsigned long wpu_split_huge_pmd_fn, wpu_flush_tlb_fn;
-static unsigned long wpu_mn_start_fn, wpu_mn_end_fn;
-
-const struct wpu_sym wpu_protect_syms[] = {
-	{ "__p4d_alloc", &wpu_p4d_alloc_fn, !WPU_HAVE_P4D_ALLOC },
-	{ "__pud_alloc", &wpu_pud_alloc_fn },
-	{ "__pmd_alloc", &wpu_pmd_alloc_fn },
-	{ "__pte_alloc", &wpu_pte_alloc_fn },
-	{ "__anon_vma_prepare", &wpu_anon_vma_prepare_fn },
-	{ "__split_huge_pmd", &wpu_split_huge_pmd_fn },
-	{ "flush_tlb_mm_range", &wpu_flush_tlb_fn },
-	{ "__mmu_notifier_invalidate_range_start", &wpu_mn_start_fn },
-	{ "__mmu_notifier_invalidate_range_end", &wpu_mn_end_fn },
-};
-
-const unsigned int wpu_protect_nr_syms = ARRAY_SIZE(wpu_protect_syms);
+#include "wpu_holes.h"
 
 static bool wpu_vma_protects_holes(struct vm_area_struct *vma);
-
-/* --- kernel calls a module cannot link against (also for the other files) - */
-
-void wpu_split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
-			unsigned long addr)
-{
-	typeof(__split_huge_pmd) *split = (void *)wpu_split_huge_pmd_fn;
-
-	split(vma, pmd, addr, false, NULL);
-}
-
-/* flush_tlb_range(), entries of 1 << stride_shift bytes, no table freed */
-void wpu_flush_tlb_range(struct mm_struct *mm, unsigned long start,
-			 unsigned long end, unsigned int stride_shift)
-{
-	wpu_flush_tlb_mm_range_t *flush = (void *)wpu_flush_tlb_fn;
-
-	flush(mm, start, end, stride_shift, false);
-}
-
-/*
- * mmu_notifier_invalidate_range_start()/_end() for a blocking caller.  The
- * notifier list cannot change between the two: registering one takes the
- * mmap_lock for write, and every caller holds it.
- */
-void wpu_mn_start(struct mmu_notifier_range *range)
-{
-	typeof(__mmu_notifier_invalidate_range_start) *fn = (void *)wpu_mn_start_fn;
-
-	wpu_mmap_assert_locked(range->mm);
-	if (!mm_has_notifiers(range->mm))
-		return;
-	range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
-	fn(range);
-}
-
-void wpu_mn_end(struct mmu_notifier_range *range)
-{
-	typeof(__mmu_notifier_invalidate_range_end) *fn = (void *)wpu_mn_end_fn;
-
-	if (mm_has_notifiers(range->mm))
-		fn(range, false);
-}
-
-/* --- page tables ------------------------------------------------------- */
-
-/* The p?d_alloc() inlines, calling the resolved allocators. */
-static pmd_t *wpu_pmd_alloc(struct mm_struct *mm, unsigned long addr)
-{
-	typeof(__p4d_alloc) *p4d_fn = (void *)wpu_p4d_alloc_fn;
-	typeof(__pud_alloc) *pud_fn = (void *)wpu_pud_alloc_fn;
-	typeof(__pmd_alloc) *pmd_fn = (void *)wpu_pmd_alloc_fn;
-	pgd_t *pgd = pgd_offset(mm, addr);
-	p4d_t *p4d;
-	pud_t *pud;
-
-	if (WPU_HAVE_P4D_ALLOC && unlikely(pgd_none(*pgd)) &&
-	    p4d_fn(mm, pgd, addr))
-		return NULL;
-	p4d = p4d_offset(pgd, addr);
-	if (unlikely(p4d_none(*p4d)) && pud_fn(mm, p4d, addr))
-		return NULL;
-	pud = pud_offset(p4d, addr);
-	if (unlikely(pud_none(*pud)) && pmd_fn(mm, pud, addr))
-		return NULL;
-	return pmd_offset(pud, addr);
-}
-
-static int wpu_pte_alloc(struct mm_struct *mm, pmd_t *pmd)
-{
-	typeof(__pte_alloc) *fn = (void *)wpu_pte_alloc_fn;
-
-	return unlikely(pmd_none(*pmd)) && fn(mm, pmd) ? -ENOMEM : 0;
-}
-
-/* --- the protected-hole entry ------------------------------------------- */
-
-pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr)
-{
-	pte_t pte;
-
-	if (wpu_markers())
-		return wpu_compat_marker_pte();
-	pte = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
-	/*
-	 * Old: the CPU sets the accessed bit on the first read, which tells a
-	 * hole nobody read (still "none" to 6.4+) from a zero page a read
-	 * mapped (present to 6.4+ too).  Before 6.5 pte_mkuffd_wp() does not
-	 * clear the write bit itself.
-	 */
-	return pte_mkuffd_wp(pte_wrprotect(pte_mkold(pte_mkspecial(pte))));
-}
 
 /* A zero-page hole of ours that no CPU has read since it was installed. */
 static bool wpu_is_unread_hole(pte_t pte)
@@ -206,16 +96,6 @@ static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 		return false;
 	wpu_split_huge_pmd(vma, pmd, addr & HPAGE_PMD_MASK);
 	return true;
-}
-
-/* anon_vma_prepare(), whose slow part is not exported: 0 or -ENOMEM. */
-static int wpu_anon_vma_prepare(struct vm_area_struct *vma)
-{
-	typeof(__anon_vma_prepare) *prepare = (void *)wpu_anon_vma_prepare_fn;
-
-	if (likely(vma->anon_vma))
-		return 0;
-	return prepare(vma) ? -ENOMEM : 0;
 }
 
 /*
@@ -521,10 +401,16 @@ static int wpu_prepare_vma(struct vm_area_struct *vma)
 	return wpu_anon_vma_prepare(vma);
 }
 
-static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
+/*
+ * The protect pass of change_protection() (protect.c): before the original,
+ * fill the holes of a range that gets protected, clear those of one that
+ * gets unprotected.  Returns whether the original still has work there.
+ */
+bool wpu_holes_change_protection(struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end,
+				 unsigned long cp_flags)
 {
 	bool others = true;
-	wpu_cp_ret_t ret = 0;
 
 	if ((cp_flags & MM_CP_UFFD_WP_RESOLVE) && wpu_vma_protects_holes(vma)) {
 		others = wpu_clear_holes(vma, start, end);
@@ -538,7 +424,7 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 		if (filled < 0) {
 			/*
 			 * As 6.4+: what was reached stays protected, and
-			 * UFFDIO_WRITEPROTECT fails with the error (api.c).
+			 * UFFDIO_WRITEPROTECT fails with the error (uffd_ioctl.c).
 			 */
 			wpu_count(protect_enomem);
 			wpu_protect_report(vma->vm_mm, filled);
@@ -547,11 +433,7 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 			atomic64_add(filled, &wpu_stats.holes_protected);
 		}
 	}
-	if (others)
-		ret = WPU_CALL_ORIG(wpu_orig_change_protection,
-				    wpu_change_protection, WPU_CP_ARGS);
-	wpu_leave();
-	return ret;
+	return others;
 }
 
 /* --- PAGEMAP_SCAN with PM_SCAN_WP_MATCHING (scan.c) ---------------------- */
@@ -589,26 +471,3 @@ int wpu_protect_unpopulated(struct vm_area_struct *vma, unsigned long addr,
 	return 0;
 }
 
-/*
- * Only protect requests (UFFDIO_WRITEPROTECT) leave the original, and with
- * the zero-page backend (or once huge holes exist) unprotect requests too.
- */
-static bool wpu_cp_wants(struct pt_regs *regs)
-{
-	unsigned long flags = regs_get_kernel_argument(regs, WPU_CP_ARG_FLAGS);
-
-	return (flags & MM_CP_UFFD_WP) ||
-	       ((!wpu_markers() || wpu_huge_holes_seen()) &&
-		(flags & MM_CP_UFFD_WP_RESOLVE));
-}
-
-struct wpu_hook wpu_protect_hooks[] = {
-	{
-		.name = "change_protection",
-		.wrapper = wpu_change_protection,
-		.orig = &wpu_orig_change_protection,
-		.wants = wpu_cp_wants,
-	},
-};
-
-const unsigned int wpu_protect_nr_hooks = ARRAY_SIZE(wpu_protect_hooks);
