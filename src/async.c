@@ -24,25 +24,9 @@
 #include <linux/mm.h>
 #include <linux/userfaultfd_k.h>
 
-#include "uffd_wpu.h"
+#include "wpu_paths.h"
 
 static unsigned long wpu_orig_handle_userfault;
-static unsigned long wpu_huge_pte_offset_fn;
-
-const struct wpu_sym wpu_async_syms[] = {
-	{ "huge_pte_offset", &wpu_huge_pte_offset_fn },
-};
-
-const unsigned int wpu_async_nr_syms = ARRAY_SIZE(wpu_async_syms);
-
-/* Lockless: the VMA's context cannot change while its mmap_lock is held. */
-bool wpu_vma_wp_async(struct vm_area_struct *vma)
-{
-	struct wpu_uffd_ctx *ctx = wpu_compat_vma_ctx(vma);
-
-	return ctx && (READ_ONCE(ctx->features) & WPU_FEATURE_WP_ASYNC);
-}
-
 static void wpu_async_pte(struct vm_fault *vmf)
 {
 	struct mm_struct *mm = vmf->vma->vm_mm;
@@ -73,7 +57,6 @@ static void wpu_async_pmd(struct vm_fault *vmf, pmd_t pmdval)
 
 static void wpu_async_hugetlb(struct vm_fault *vmf)
 {
-	typeof(huge_pte_offset) *lookup = (void *)wpu_huge_pte_offset_fn;
 	struct vm_area_struct *vma = vmf->vma;
 	struct hstate *h = hstate_vma(vma);
 	unsigned long addr = vmf->address & huge_page_mask(h);
@@ -81,7 +64,7 @@ static void wpu_async_hugetlb(struct vm_fault *vmf)
 	spinlock_t *ptl;	/* of the huge pte */
 	pte_t *ptep, entry;
 
-	ptep = lookup(mm, addr, huge_page_size(h));
+	ptep = wpu_kc.huge_pte_offset(mm, addr, huge_page_size(h));
 	if (!ptep)
 		return;
 	ptl = huge_pte_lock(h, mm, ptep);
@@ -99,8 +82,8 @@ static void wpu_async_hugetlb(struct vm_fault *vmf)
  * Called with mmap_lock held for read (or the per-VMA lock); returning 0
  * keeps it held, as the callers expect of a fault that did not retry.
  */
-static vm_fault_t wpu_handle_userfault(struct vm_fault *vmf,
-				       unsigned long reason)
+static vm_fault_t wpu_async_handle_userfault(struct vm_fault *vmf,
+					     unsigned long reason)
 {
 	pmd_t pmdval;
 
@@ -138,13 +121,17 @@ static bool wpu_async_wants(struct pt_regs *regs)
 	       wpu_umode_refuses(vmf);
 }
 
-struct wpu_hook wpu_async_hooks[] = {
+static struct wpu_hook wpu_async_hooks[] = {
 	{
 		.name = "handle_userfault",
-		.wrapper = wpu_handle_userfault,
+		.wrapper = wpu_async_handle_userfault,
 		.orig = &wpu_orig_handle_userfault,
 		.wants = wpu_async_wants,
 	},
 };
 
-const unsigned int wpu_async_nr_hooks = ARRAY_SIZE(wpu_async_hooks);
+const struct wpu_part wpu_async_part = {
+	.name = "async",
+	.hooks = wpu_async_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_async_hooks),
+};

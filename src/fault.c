@@ -26,24 +26,23 @@
 #include <linux/sched/coredump.h>
 #include <linux/userfaultfd_k.h>
 
-#include "uffd_wpu.h"
+#include "wpu_paths.h"
 
 static unsigned long wpu_orig_do_swap_page;
 static unsigned long wpu_handle_userfault_fn;
 
-const struct wpu_sym wpu_fault_syms[] = {
+static const struct wpu_sym wpu_fault_syms[] = {
 	{ "handle_userfault", &wpu_handle_userfault_fn },
 };
-
-const unsigned int wpu_fault_nr_syms = ARRAY_SIZE(wpu_fault_syms);
 
 static bool wpu_is_anon_marker(struct vm_area_struct *vma, pte_t pte)
 {
 	return vma_is_anonymous(vma) && pte_marker_uffd_wp(pte);
 }
 
-static vm_fault_t wpu_handle_userfault(struct vm_fault *vmf,
-				       unsigned long reason)
+/* Called from this module: async.c's hook lets it through. */
+static vm_fault_t wpu_call_handle_userfault(struct vm_fault *vmf,
+					    unsigned long reason)
 {
 	typeof(handle_userfault) *fn = (void *)wpu_handle_userfault_fn;
 
@@ -96,7 +95,7 @@ static vm_fault_t wpu_fault_marker(struct vm_fault *vmf)
 		/* As 6.4+: decided under the page-table lock, sent without it. */
 		pte_unmap_unlock(pte, ptl);
 		wpu_count(fault_missing);
-		return wpu_handle_userfault(vmf, VM_UFFD_MISSING);
+		return wpu_call_handle_userfault(vmf, VM_UFFD_MISSING);
 	}
 
 	if ((vmf->flags & FAULT_FLAG_WRITE) && wpu_vma_wp_async(vma)) {
@@ -160,7 +159,7 @@ static bool wpu_fault_wants(struct pt_regs *regs)
 	return wpu_is_anon_marker(vmf->vma, vmf->orig_pte);
 }
 
-struct wpu_hook wpu_fault_hooks[] = {
+static struct wpu_hook wpu_fault_hooks[] = {
 	{
 		.name = "do_swap_page",
 		.wrapper = wpu_do_swap_page,
@@ -169,4 +168,17 @@ struct wpu_hook wpu_fault_hooks[] = {
 	},
 };
 
-const unsigned int wpu_fault_nr_hooks = ARRAY_SIZE(wpu_fault_hooks);
+static bool wpu_fault_needed(void)
+{
+	return wpu_markers();
+}
+
+/* Marker backend only: its symbol is resolved only then. */
+const struct wpu_part wpu_fault_part = {
+	.name = "fault",
+	.syms = wpu_fault_syms,
+	.nr_syms = ARRAY_SIZE(wpu_fault_syms),
+	.hooks = wpu_fault_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_fault_hooks),
+	.needed = wpu_fault_needed,
+};

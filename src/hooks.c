@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Symbol resolution and ftrace redirection.
+ * Symbol resolution, ftrace redirection, and the registry of parts.
+ *
+ * main.c hands over one table of parts (struct wpu_part): the symbols of
+ * every part are resolved, and then the hooks of every part attached, in
+ * table order, skipping parts this kernel does not need.
  *
  * Every hook is an ftrace_ops on one kernel function whose callback moves
  * the saved instruction pointer to our wrapper, unless the call comes from
@@ -28,7 +32,7 @@
 #include <linux/rcupdate.h>
 #include <linux/utsname.h>
 
-#include "uffd_wpu.h"
+#include "wpu_base.h"
 
 static unsigned long (*wpu_kallsyms_lookup_name)(const char *name);
 static unsigned int wpu_nr_attached;
@@ -97,7 +101,7 @@ static int wpu_lookup(const char *name, unsigned long *addr, bool data)
 	return 0;
 }
 
-int wpu_resolve(const struct wpu_sym *syms, unsigned int n)
+static int wpu_syms_resolve(const struct wpu_sym *syms, unsigned int n)
 {
 	unsigned int i;
 	int ret;
@@ -195,13 +199,63 @@ static void wpu_hook_release(struct wpu_hook *hook)
 		ftrace_set_filter_ip(&hook->ops, *hook->orig, 1, 0);
 }
 
+/* Is @part built for and needed on this kernel? */
+static bool wpu_part_needed(const struct wpu_part *part)
+{
+	return !part->needed || part->needed();
+}
+
 /*
- * Register every hook; none redirects before wpu_hooks_go_live().  On
- * failure everything registered so far is gone again when this returns.
+ * Resolve the symbols of every part, in table order, each part's check
+ * right after its own symbols.
  */
-int wpu_hooks_attach(struct wpu_hook **hooks, unsigned int n)
+int wpu_parts_resolve(const struct wpu_part *const *parts, unsigned int n)
 {
 	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++) {
+		if (!wpu_part_needed(parts[i]))
+			continue;
+		ret = wpu_syms_resolve(parts[i]->syms, parts[i]->nr_syms);
+		if (!ret && parts[i]->check)
+			ret = parts[i]->check();
+	}
+	return ret;
+}
+
+/* Testing aid (require_symbol=): one more symbol that must resolve. */
+int wpu_require_sym(const char *name)
+{
+	unsigned long addr;
+	const struct wpu_sym extra = { name, &addr };
+
+	return wpu_syms_resolve(&extra, 1);
+}
+
+static int wpu_hook_register(struct wpu_hook *hook)
+{
+	int ret = register_ftrace_function(&hook->ops);
+
+	if (ret == -EBUSY)
+		pr_err("cannot attach to %s on %s: kernel.ftrace_enabled is 0 or another module redirects it; refusing to load\n",
+		       hook->name, wpu_kernel_release());
+	else if (ret)
+		pr_err("cannot attach to %s on %s (%d); refusing to load\n",
+		       hook->name, wpu_kernel_release(), ret);
+	else
+		hook->attached = true;
+	return ret;
+}
+
+/*
+ * Register the hooks of every part that is needed, in table order; none
+ * redirects before wpu_hooks_go_live().  On failure everything registered
+ * so far is gone again when this returns.
+ */
+int wpu_parts_attach(const struct wpu_part *const *parts, unsigned int n)
+{
+	unsigned int i, j;
 	int ret = 0;
 
 	if (!wpu_kallsyms_lookup_name) {
@@ -210,29 +264,29 @@ int wpu_hooks_attach(struct wpu_hook **hooks, unsigned int n)
 			return ret;
 	}
 	/* Resolve and filter everything before anything is registered. */
-	for (i = 0; i < n && !ret; i++)
-		ret = wpu_hook_prepare(hooks[i]);
+	for (i = 0; i < n && !ret; i++) {
+		if (!wpu_part_needed(parts[i]))
+			continue;
+		for (j = 0; j < parts[i]->nr_hooks && !ret; j++)
+			ret = wpu_hook_prepare(&parts[i]->hooks[j]);
+	}
 	if (ret)
 		goto undo;
 
 	for (i = 0; i < n; i++) {
-		ret = register_ftrace_function(&hooks[i]->ops);
-		if (ret) {
-			if (ret == -EBUSY)
-				pr_err("cannot attach to %s on %s: kernel.ftrace_enabled is 0 or another module redirects it; refusing to load\n",
-				       hooks[i]->name, wpu_kernel_release());
-			else
-				pr_err("cannot attach to %s on %s (%d); refusing to load\n",
-				       hooks[i]->name, wpu_kernel_release(), ret);
-			goto undo;
+		if (!wpu_part_needed(parts[i]))
+			continue;
+		for (j = 0; j < parts[i]->nr_hooks; j++) {
+			ret = wpu_hook_register(&parts[i]->hooks[j]);
+			if (ret)
+				goto undo;
+			wpu_nr_attached++;
 		}
-		hooks[i]->attached = true;
-		wpu_nr_attached++;
 	}
 	return 0;
 
 undo:
-	wpu_hooks_detach(hooks, n);
+	wpu_parts_detach(parts, n);
 	return ret;
 }
 
@@ -261,14 +315,23 @@ static void wpu_hooks_quiesce(void)
 	synchronize_rcu_tasks();
 }
 
-/* Unregister whatever is registered, and wait until no task runs our code. */
-void wpu_hooks_detach(struct wpu_hook **hooks, unsigned int n)
+/*
+ * Unregister whatever is registered, last hook first, and wait until no
+ * task runs our code.
+ */
+void wpu_parts_detach(const struct wpu_part *const *parts, unsigned int n)
 {
 	bool any = wpu_nr_attached;
+	unsigned int j;
 
 	WRITE_ONCE(wpu_live, false);
-	while (n--)
-		wpu_hook_release(hooks[n]);
+	while (n--) {
+		if (!wpu_part_needed(parts[n]))
+			continue;
+		j = parts[n]->nr_hooks;
+		while (j--)
+			wpu_hook_release(&parts[n]->hooks[j]);
+	}
 	if (any)
 		wpu_hooks_quiesce();
 }

@@ -2,7 +2,7 @@
 /*
  * Huge holes: protecting a whole empty 2 MiB at pmd level.
  *
- * The pte-level pre-pass (protect.c) allocates a page table per 2 MiB and
+ * The pte-level pre-pass (holes.c) allocates a page table per 2 MiB and
  * writes 512 entries into it, as 6.4+ does.  Where the range covers a whole
  * 2 MiB-aligned part of a THP-eligible VMA that has no page table yet, one
  * pmd can say the same: the huge zero page, read-only, with the uffd-wp bit.
@@ -46,7 +46,7 @@
 #include <linux/oom.h>
 #include <asm/pgalloc.h>
 
-#include "uffd_wpu.h"
+#include "wpu_holes.h"
 
 static unsigned long wpu_thp_flags_addr, wpu_huge_zero_pfn_addr;
 static unsigned long wpu_get_huge_zero_fn, wpu_pte_alloc_one_fn;
@@ -73,7 +73,7 @@ void ptlock_free(struct page *page)
 #define WPU_PTLOCK_FREE_SYM
 #endif
 
-const struct wpu_sym wpu_huge_syms[] = {
+static const struct wpu_sym wpu_huge_syms[] = {
 	{ "transparent_hugepage_flags", &wpu_thp_flags_addr, true, true },
 	{ "huge_zero_pfn", &wpu_huge_zero_pfn_addr, true, true },
 	{ "mm_get_huge_zero_page", &wpu_get_huge_zero_fn, true },
@@ -83,8 +83,6 @@ const struct wpu_sym wpu_huge_syms[] = {
 	{ WPU_THP_VMA_SYM, &wpu_thp_vma_fn, true },
 	WPU_PTLOCK_FREE_SYM
 };
-
-const unsigned int wpu_huge_nr_syms = ARRAY_SIZE(wpu_huge_syms);
 
 /* Set once the first huge hole is installed; never cleared. */
 static bool wpu_huge_used;
@@ -101,10 +99,52 @@ bool wpu_huge_available(void)
 
 	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
 		return false;
-	for (i = 0; i < wpu_huge_nr_syms; i++)
+	for (i = 0; i < ARRAY_SIZE(wpu_huge_syms); i++)
 		if (!*wpu_huge_syms[i].addr)
 			return false;
 	return true;
+}
+
+/* The huge_holes= parameter, once it is known whether it can be had. */
+static int wpu_huge_check(void)
+{
+	int ret = wpu_parse_huge_holes(wpu_huge_available());
+
+	if (ret)
+		pr_err("huge_holes=%s is not available on %s; refusing to load\n",
+		       wpu_huge_holes_param_name(), wpu_kernel_release());
+	return ret;
+}
+
+/* Its symbols are all optional: without them huge_holes is off. */
+const struct wpu_part wpu_huge_part = {
+	.name = "hugehole",
+	.syms = wpu_huge_syms,
+	.nr_syms = ARRAY_SIZE(wpu_huge_syms),
+	.check = wpu_huge_check,
+};
+
+/* --- the protected-hole entry ------------------------------------------- */
+
+/*
+ * The entry that protects one hole, for the backend in use.  Here rather
+ * than in holes.c because a huge hole that is split becomes 512 of them,
+ * and holes.c builds on this file, not the other way round.
+ */
+pte_t wpu_hole_pte(struct vm_area_struct *vma, unsigned long addr)
+{
+	pte_t pte;
+
+	if (wpu_markers())
+		return wpu_compat_marker_pte();
+	pte = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
+	/*
+	 * Old: the CPU sets the accessed bit on the first read, which tells a
+	 * hole nobody read (still "none" to 6.4+) from a zero page a read
+	 * mapped (present to 6.4+ too).  Before 6.5 pte_mkuffd_wp() does not
+	 * clear the write bit itself.
+	 */
+	return pte_mkuffd_wp(pte_wrprotect(pte_mkold(pte_mkspecial(pte))));
 }
 
 bool wpu_is_huge_zero_pmd(pmd_t pmd)

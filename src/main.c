@@ -10,68 +10,50 @@
  */
 #include <linux/module.h>
 
-#include "uffd_wpu.h"
+#include "wpu_ctl.h"
+#include "wpu_paths.h"
 
-static struct wpu_hook *wpu_hooks[12];
-static unsigned int wpu_nr_hooks;
-
-static void wpu_add_hooks(struct wpu_hook *table, unsigned int n)
-{
-	while (n--)
-		wpu_hooks[wpu_nr_hooks++] = table++;
-}
+/*
+ * Every part of the module, in the order they are resolved and attached.
+ * The order is part of the design: a part's symbols and check come before
+ * those of the parts below it (the context layout is checked before
+ * anything reads a context; huge_holes= is parsed once its symbols are
+ * known), and userfaultfd_ioctl stays last to attach, since granting the
+ * feature is what makes holes appear.  A part that this kernel does not
+ * need (needed() false) is neither resolved nor attached.
+ */
+static const struct wpu_part *const wpu_parts[] = {
+	&wpu_ctx_part,
+	&wpu_kcall_part,
+	&wpu_huge_part,
+	&wpu_fork_part,
+	&wpu_protect_part,
+#if WPU_HAVE_MARKERS
+	&wpu_fault_part,
+	&wpu_zap_part,
+#endif
+#if WPU_RESET
+	&wpu_reset_part,
+#endif
+	&wpu_pagemap_bit57_part,
+	&wpu_async_part,
+#if WPU_UMODE
+	&wpu_umode_part,
+#endif
+	&wpu_pagemap_open_part,
+	&wpu_uffd_ioctl_part,		/* last */
+};
 
 static int wpu_resolve_all(void)
 {
 	int ret;
 
-	ret = wpu_resolve(wpu_api_syms, wpu_api_nr_syms) ?:
-	      wpu_api_check_layout() ?:
-	      wpu_resolve(wpu_protect_syms, wpu_protect_nr_syms) ?:
-	      wpu_resolve(wpu_async_syms, wpu_async_nr_syms) ?:
-	      wpu_resolve(wpu_scan_syms, wpu_scan_nr_syms) ?:
-	      wpu_resolve(wpu_huge_syms, wpu_huge_nr_syms);
-	if (!ret) {
-		ret = wpu_parse_huge_holes();
-		if (ret)
-			pr_err("huge_holes=%s is not available on %s; refusing to load\n",
-			       wpu_huge_holes_param_name(), wpu_kernel_release());
-	}
-	if (!ret && wpu_markers())
-		ret = wpu_resolve(wpu_fault_syms, wpu_fault_nr_syms);
-	if (!ret && WPU_RESET)
-		ret = wpu_resolve(wpu_reset_syms, wpu_reset_nr_syms);
-	if (!ret && WPU_UMODE)
-		ret = wpu_resolve(wpu_umode_syms, wpu_umode_nr_syms);
-	if (!ret && wpu_require_symbol) {
-		unsigned long addr;
-		const struct wpu_sym extra = { wpu_require_symbol, &addr };
-
-		ret = wpu_resolve(&extra, 1);
-	}
+	ret = wpu_parts_resolve(wpu_parts, ARRAY_SIZE(wpu_parts));
+	if (!ret && wpu_require_symbol)
+		ret = wpu_require_sym(wpu_require_symbol);
 	if (!ret && wpu_require_traceable)
 		ret = wpu_check_traceable(wpu_require_traceable);
 	return ret;
-}
-
-static void wpu_select_hooks(void)
-{
-	wpu_add_hooks(wpu_track_hooks, wpu_track_nr_hooks);
-	wpu_add_hooks(wpu_protect_hooks, wpu_protect_nr_hooks);
-	if (wpu_markers()) {
-		wpu_add_hooks(wpu_fault_hooks, wpu_fault_nr_hooks);
-		wpu_add_hooks(wpu_zap_hooks, wpu_zap_nr_hooks);
-	}
-	if (WPU_RESET)
-		wpu_add_hooks(wpu_reset_hooks, wpu_reset_nr_hooks);
-	if (WPU_PAGEMAP)
-		wpu_add_hooks(wpu_pagemap_hooks, wpu_pagemap_nr_hooks);
-	wpu_add_hooks(wpu_async_hooks, wpu_async_nr_hooks);
-	if (WPU_UMODE)
-		wpu_add_hooks(wpu_umode_hooks, wpu_umode_nr_hooks);
-	wpu_add_hooks(wpu_scan_hooks, wpu_scan_nr_hooks);
-	/* Last: granting the feature is what makes holes appear. */
-	wpu_add_hooks(wpu_api_hooks, wpu_api_nr_hooks);
 }
 
 /*
@@ -94,17 +76,14 @@ static int __init wpu_init(void)
 	ret = wpu_resolve_all();
 	if (ret)
 		return ret;
-	ret = wpu_scan_init();
+	ret = wpu_pagemap_init();
 	if (ret)
 		return ret;
 	ret = wpu_track_init();
 	if (ret)
-		goto scan;
-	if (WPU_UMODE)
-		wpu_umode_init();
+		goto pagemap;
 
-	wpu_select_hooks();
-	ret = wpu_hooks_attach(wpu_hooks, wpu_nr_hooks);
+	ret = wpu_parts_attach(wpu_parts, ARRAY_SIZE(wpu_parts));
 	if (ret)
 		goto track;
 	ret = wpu_ctl_init();
@@ -113,26 +92,26 @@ static int __init wpu_init(void)
 
 	wpu_hooks_go_live();
 	pr_info("%s backend on %s: %u hooks attached, WP_UNPOPULATED %s, huge holes %s\n",
-		wpu_backend_name(), wpu_kernel_release(), wpu_nr_hooks,
+		wpu_backend_name(), wpu_kernel_release(), wpu_hooks_count(),
 		wpu_enabled ? "enabled" : "disabled",
 		wpu_huge_holes ? "on" : "off");
 	return 0;
 hooks:
-	wpu_hooks_detach(wpu_hooks, wpu_nr_hooks);
+	wpu_parts_detach(wpu_parts, ARRAY_SIZE(wpu_parts));
 track:
 	wpu_track_exit();
-scan:
-	wpu_scan_exit();
+pagemap:
+	wpu_pagemap_exit();
 	return ret;
 }
 
 /* Only reached when nothing holds the module: no task is in a wrapper. */
 static void __exit wpu_exit(void)
 {
-	wpu_hooks_detach(wpu_hooks, wpu_nr_hooks);
+	wpu_parts_detach(wpu_parts, ARRAY_SIZE(wpu_parts));
 	wpu_ctl_exit();
 	wpu_track_exit();
-	wpu_scan_exit();
+	wpu_pagemap_exit();
 	pr_info("unloaded\n");
 }
 

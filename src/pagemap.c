@@ -1,6 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc/PID/pagemap bit 57 (PM_UFFD_WP) for kernels that lack it (< 5.13).
+ * The two /proc/PID/pagemap hooks.
+ *
+ * pagemap_open(): PAGEMAP_SCAN (Linux 6.7).  Stock kernels before 6.7 give
+ * pagemap files no ioctl handler at all, so ioctl(2) ends in -ENOTTY.
+ * Every pagemap file opened while the module is loaded gets one instead:
+ * the open is taken here (pagemap_open(), reached by nothing but opens of
+ * /proc/PID/pagemap) and the file's operations are replaced by a copy of
+ * the kernel's own plus an ioctl handler, the way a driver's open() uses
+ * replace_fops().  No other ioctl of the system passes through the module.
+ * Each such file holds a reference on the module until it is closed.  The
+ * scan itself is scan.c's.
+ *
+ * pagemap_pmd_range(): bit 57 (PM_UFFD_WP) for kernels that lack it (< 5.13).
  *
  * Since 5.13 pagemap reports which pages are uffd-wp protected; snapshot
  * and dirty-tracking tools (and upstream's own selftests) read it.  Older
@@ -13,13 +25,108 @@
  * The pte is read again after the original: a fault in between can make the
  * bit stale, exactly as any pagemap entry can be stale by the time it is read.
  */
+#include <linux/fs.h>
 #include <linux/huge_mm.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pagewalk.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 
-#include "uffd_wpu.h"
+#include "wpu_paths.h"
 
 #define WPU_PM_UFFD_WP	BIT_ULL(57)
+
+static unsigned long wpu_orig_pagemap_open;
+/* The kernel's pagemap operations plus an ioctl (wpu_pagemap_init()). */
+static const struct file_operations *wpu_pagemap_fops_ioctl;
+
+/* --- PAGEMAP_SCAN: pagemap_open() ----------------------------------------- */
+
+/*
+ * Offered where UFFDIO_API would offer WP_ASYNC (to the scanned mm, or to
+ * the scanning one), and always for an mm that already has a context with
+ * a granted feature: switching the module off must not break it.
+ */
+static bool wpu_scan_offered(struct mm_struct *mm)
+{
+	if (mm && wpu_mm_tracked(mm))
+		return true;
+	if (!READ_ONCE(wpu_enabled))
+		return false;
+	return READ_ONCE(wpu_transparent) || (mm && wpu_mm_opted_in(mm)) ||
+	       (current->mm && wpu_mm_opted_in(current->mm));
+}
+
+/* Not a wrapper: the file holds the module (wpu_pagemap_open()). */
+static long wpu_pagemap_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	if (!wpu_scan_offered(file->private_data))
+		return -ENOTTY;	/* what stock says */
+	return cmd == PAGEMAP_SCAN ?
+	       wpu_pagemap_scan(file->private_data, arg) : -EINVAL;
+}
+
+/* The kernel's pagemap operations, plus the ioctl: see the top of the file. */
+int wpu_pagemap_init(void)
+{
+	struct file_operations *f;
+
+	f = kmemdup(wpu_kc.proc_pagemap_operations, sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	f->owner = THIS_MODULE;
+	f->unlocked_ioctl = wpu_pagemap_ioctl;
+	f->compat_ioctl = wpu_pagemap_ioctl;	/* the ABI has no pointers */
+	wpu_pagemap_fops_ioctl = f;
+	return 0;
+}
+
+/*
+ * Every file that used them held a reference on the module, so none is
+ * left on unload; a load that failed never gave them out.
+ */
+void wpu_pagemap_exit(void)
+{
+	kfree(wpu_pagemap_fops_ioctl);
+}
+
+static int wpu_pagemap_open(struct inode *inode, struct file *file)
+{
+	int ret;
+
+	ret = WPU_CALL_ORIG(wpu_orig_pagemap_open, wpu_pagemap_open,
+			    inode, file);
+	/*
+	 * Only what the kernel set up is replaced, and not while the module
+	 * is going; a wrapper runs only once the load cannot fail any more
+	 * (hooks.c), so no file gets these operations from a failed load.
+	 * The reference taken here is the one fput() drops (fops_put() of
+	 * the file's operations); the kernel's own need none.
+	 */
+	if (!ret && file->f_op == wpu_kc.proc_pagemap_operations &&
+	    try_module_get(THIS_MODULE))
+		file->f_op = wpu_pagemap_fops_ioctl;
+	wpu_leave();
+	return ret;
+}
+
+static struct wpu_hook wpu_pagemap_open_hooks[] = {
+	{
+		.name = "pagemap_open",
+		.wrapper = wpu_pagemap_open,
+		.orig = &wpu_orig_pagemap_open,
+	},
+};
+
+const struct wpu_part wpu_pagemap_open_part = {
+	.name = "pagemap_open",
+	.hooks = wpu_pagemap_open_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_pagemap_open_hooks),
+};
+
+/* --- bit 57: pagemap_pmd_range() ------------------------------------------ */
 
 /* fs/proc/task_mmu.c, identical in 4.x - 5.18 */
 struct wpu_pagemapread {
@@ -90,7 +197,7 @@ static int wpu_pagemap_pmd_range(pmd_t *pmdp, unsigned long addr,
 	return ret;
 }
 
-struct wpu_hook wpu_pagemap_hooks[] = {
+static struct wpu_hook wpu_pagemap_bit57_hooks[] = {
 	{
 		.name = "pagemap_pmd_range",
 		.wrapper = wpu_pagemap_pmd_range,
@@ -98,4 +205,14 @@ struct wpu_hook wpu_pagemap_hooks[] = {
 	},
 };
 
-const unsigned int wpu_pagemap_nr_hooks = ARRAY_SIZE(wpu_pagemap_hooks);
+static bool wpu_pagemap_bit57_needed(void)
+{
+	return WPU_PAGEMAP;
+}
+
+const struct wpu_part wpu_pagemap_bit57_part = {
+	.name = "pagemap_bit57",
+	.hooks = wpu_pagemap_bit57_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_pagemap_bit57_hooks),
+	.needed = wpu_pagemap_bit57_needed,
+};

@@ -21,21 +21,19 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 
-#include "uffd_wpu.h"
+#include "wpu_paths.h"
 
 static unsigned long wpu_orig_userfaultfd_release;
 static unsigned long wpu_orig_mremap_prep;
 static unsigned long wpu_change_protection_fn;
 
-const struct wpu_sym wpu_reset_syms[] = {
+static const struct wpu_sym wpu_reset_syms[] = {
 	{ "change_protection", &wpu_change_protection_fn },
 };
 
-const unsigned int wpu_reset_nr_syms = ARRAY_SIZE(wpu_reset_syms);
-
 /* What UFFDIO_WRITEPROTECT with mode 0 does to the range. */
-static void wpu_resolve_wp(struct vm_area_struct *vma, unsigned long start,
-			   unsigned long end)
+static void wpu_reset_wp(struct vm_area_struct *vma, unsigned long start,
+			 unsigned long end)
 {
 	typeof(change_protection) *fn = (void *)wpu_change_protection_fn;
 
@@ -64,7 +62,7 @@ static void wpu_reset_range(struct wpu_uffd_ctx *ctx, unsigned long start,
 		    !vma_is_anonymous(vma))
 			continue;
 		wpu_clear_holes(vma, s, e);
-		wpu_resolve_wp(vma, s, e);
+		wpu_reset_wp(vma, s, e);
 		cond_resched();
 	}
 	mmap_read_unlock(mm);
@@ -139,7 +137,7 @@ void wpu_unregister_end(struct wpu_uffd_ctx *ctx,
 		if (userfaultfd_wp(vma) || !vma_is_anonymous(vma))
 			continue;
 		wpu_clear_holes(vma, s, e);
-		wpu_resolve_wp(vma, s, e);
+		wpu_reset_wp(vma, s, e);
 		cond_resched();
 	}
 	mmap_read_unlock(mm);
@@ -179,7 +177,7 @@ static void wpu_mremap_userfaultfd_prep(struct vm_area_struct *vma,
 	wpu_mmap_assert_write_locked(vma->vm_mm);
 	if (userfaultfd_wp(vma) && vma_is_anonymous(vma)) {
 		wpu_clear_holes(vma, vma->vm_start, vma->vm_end);
-		wpu_resolve_wp(vma, vma->vm_start, vma->vm_end);
+		wpu_reset_wp(vma, vma->vm_start, vma->vm_end);
 	}
 	WPU_CALL_ORIG(wpu_orig_mremap_prep, wpu_mremap_userfaultfd_prep,
 		      vma, vm_ctx);
@@ -195,7 +193,7 @@ static bool wpu_mremap_wants(struct pt_regs *regs)
 	       wpu_ctx_protects_holes(ctx);
 }
 
-struct wpu_hook wpu_reset_hooks[] = {
+static struct wpu_hook wpu_reset_hooks[] = {
 	{
 		.name = "userfaultfd_release",
 		.wrapper = wpu_userfaultfd_release,
@@ -210,4 +208,11 @@ struct wpu_hook wpu_reset_hooks[] = {
 	},
 };
 
-const unsigned int wpu_reset_nr_hooks = ARRAY_SIZE(wpu_reset_hooks);
+/* Built, and listed in main.c, only where WPU_RESET (Kbuild). */
+const struct wpu_part wpu_reset_part = {
+	.name = "reset",
+	.syms = wpu_reset_syms,
+	.nr_syms = ARRAY_SIZE(wpu_reset_syms),
+	.hooks = wpu_reset_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_reset_hooks),
+};

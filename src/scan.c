@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PAGEMAP_SCAN (Linux 6.7) on /proc/PID/pagemap.
- *
- * Stock kernels before 6.7 give pagemap files no ioctl handler at all, so
- * ioctl(2) ends in -ENOTTY.  Every pagemap file opened while the module is
- * loaded gets one instead: the open is taken here (pagemap_open(), reached
- * by nothing but opens of /proc/PID/pagemap) and the file's operations are
- * replaced by a copy of the kernel's own plus an ioctl handler, the way a
- * driver's open() uses replace_fops().  No other ioctl of the system passes
- * through the module.  Each such file holds a reference on the module until
- * it is closed.  The scan runs on the mm the file was opened for, with the
+ * The PAGEMAP_SCAN engine (Linux 6.7), for /proc/PID/pagemap (pagemap.c)
+ * and /dev/uffd-wpu (ctl.c).  The scan runs on the mm it is given, with the
  * upstream ABI and semantics:
  *
  *   - every page of [start, end) gets categories (PAGE_IS_*) from its pte,
@@ -37,31 +29,13 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
-#include "uffd_wpu.h"
+#include "wpu_holes.h"
 
 #define WPU_SCAN_CATEGORIES	(PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN | \
 				 PAGE_IS_FILE | PAGE_IS_PRESENT | \
 				 PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | \
 				 PAGE_IS_HUGE | PAGE_IS_SOFT_DIRTY)
 #define WPU_SCAN_FLAGS		(PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC)
-
-static unsigned long wpu_orig_pagemap_open;
-/* The kernel's pagemap operations plus an ioctl (wpu_scan_init()). */
-static const struct file_operations *wpu_pagemap_fops_ioctl;
-static unsigned long wpu_pagemap_fops;
-static unsigned long wpu_walk_fn, wpu_normal_page_fn, wpu_normal_page_pmd_fn;
-static unsigned long wpu_pmdp_invalidate_fn, wpu_uffd_wp_range_fn;
-
-const struct wpu_sym wpu_scan_syms[] = {
-	{ "proc_pagemap_operations", &wpu_pagemap_fops, .data = true },
-	{ "walk_page_range", &wpu_walk_fn },
-	{ "vm_normal_page", &wpu_normal_page_fn },
-	{ "vm_normal_page_pmd", &wpu_normal_page_pmd_fn },
-	{ WPU_PMDP_INVALIDATE, &wpu_pmdp_invalidate_fn },
-	{ "uffd_wp_range", &wpu_uffd_wp_range_fn, !WPU_HAVE_UFFD_WP_RANGE },
-};
-
-const unsigned int wpu_scan_nr_syms = ARRAY_SIZE(wpu_scan_syms);
 
 struct wpu_scan {
 	struct pm_scan_arg arg;
@@ -176,7 +150,6 @@ static unsigned long wpu_pte_cats(const struct wpu_scan *s,
 				  struct vm_area_struct *vma,
 				  unsigned long addr, pte_t pte)
 {
-	typeof(vm_normal_page) *normal = (void *)wpu_normal_page_fn;
 	unsigned long cats;
 
 	/* Nothing protects a none pte: written, whatever the VMA. */
@@ -187,7 +160,7 @@ static unsigned long wpu_pte_cats(const struct wpu_scan *s,
 		if (!pte_uffd_wp(pte))
 			cats |= PAGE_IS_WRITTEN;
 		if ((s->interest & PAGE_IS_FILE) &&
-		    wpu_page_is_file(normal(vma, addr, pte)))
+		    wpu_page_is_file(wpu_kc.vm_normal_page(vma, addr, pte)))
 			cats |= PAGE_IS_FILE;
 		if (is_zero_pfn(pte_pfn(pte)))
 			cats |= PAGE_IS_PFNZERO;
@@ -211,7 +184,6 @@ static unsigned long wpu_pmd_cats(const struct wpu_scan *s,
 				  struct vm_area_struct *vma,
 				  unsigned long addr, pmd_t pmd)
 {
-	typeof(vm_normal_page_pmd) *normal = (void *)wpu_normal_page_pmd_fn;
 	unsigned long cats = PAGE_IS_HUGE;
 
 	if (pmd_present(pmd)) {
@@ -219,7 +191,7 @@ static unsigned long wpu_pmd_cats(const struct wpu_scan *s,
 		if (!pmd_uffd_wp(pmd))
 			cats |= PAGE_IS_WRITTEN;
 		if ((s->interest & PAGE_IS_FILE) &&
-		    wpu_page_is_file(normal(vma, addr, pmd)))
+		    wpu_page_is_file(wpu_kc.vm_normal_page_pmd(vma, addr, pmd)))
 			cats |= PAGE_IS_FILE;
 		if (wpu_is_huge_zero_pmd(pmd))
 			cats |= PAGE_IS_PFNZERO;
@@ -297,10 +269,8 @@ static bool wpu_scan_wp_pte(struct vm_area_struct *vma, unsigned long addr,
 static void wpu_scan_wp_pmd(struct vm_area_struct *vma, unsigned long addr,
 			    pmd_t *pmd, pmd_t val)
 {
-	typeof(pmdp_invalidate) *invalidate = (void *)wpu_pmdp_invalidate_fn;
-
 	if (pmd_present(val)) {
-		pmd_t old = invalidate(vma, addr, pmd);
+		pmd_t old = wpu_kc.pmdp_invalidate(vma, addr, pmd);
 
 		set_pmd_at(vma->vm_mm, addr, pmd,
 			   pmd_mkuffd_wp(pmd_wrprotect(old)));
@@ -313,15 +283,13 @@ static void wpu_scan_wp_pmd(struct vm_area_struct *vma, unsigned long addr,
 static int wpu_scan_wp_unpopulated(struct vm_area_struct *vma,
 				   unsigned long addr, unsigned long end)
 {
-	wpu_uffd_wp_range_t *wp_range = (void *)wpu_uffd_wp_range_fn;
-
 	wpu_mmap_assert_locked(vma->vm_mm);
 
 	if (vma_is_anonymous(vma))
 		return wpu_protect_unpopulated(vma, addr, end);
 	/* Stock code installs file markers (and allocates their tables). */
 	if (WPU_HAVE_UFFD_WP_RANGE)
-		wp_range(vma->vm_mm, vma, addr, end - addr, true);
+		wpu_kc.uffd_wp_range(vma->vm_mm, vma, addr, end - addr, true);
 	return 0;
 }
 
@@ -645,7 +613,6 @@ static long wpu_scan_buf_flush(struct wpu_scan *s)
 static int wpu_scan_pass(struct mm_struct *mm, struct wpu_scan *s,
 			 unsigned long start)
 {
-	typeof(walk_page_range) *walk = (void *)wpu_walk_fn;
 	bool wp = s->arg.flags & PM_SCAN_WP_MATCHING;
 	struct mmu_notifier_range range;
 	int ret;
@@ -658,7 +625,7 @@ static int wpu_scan_pass(struct mm_struct *mm, struct wpu_scan *s,
 				start, s->arg.end);
 	if (wp)
 		wpu_mn_start(&range);
-	ret = walk(mm, start, s->arg.end, &wpu_scan_ops, s);
+	ret = wpu_kc.walk_page_range(mm, start, s->arg.end, &wpu_scan_ops, s);
 	if (wp)
 		wpu_mn_end(&range);
 	mmap_read_unlock(mm);
@@ -717,84 +684,3 @@ out_mm:
 	mmput(mm);
 	return ret;
 }
-
-/* --- the hook ------------------------------------------------------------- */
-
-/*
- * Offered where UFFDIO_API would offer WP_ASYNC (to the scanned mm, or to
- * the scanning one), and always for an mm that already has a context with
- * a granted feature: switching the module off must not break it.
- */
-static bool wpu_scan_offered(struct mm_struct *mm)
-{
-	if (mm && wpu_mm_tracked(mm))
-		return true;
-	if (!READ_ONCE(wpu_enabled))
-		return false;
-	return READ_ONCE(wpu_transparent) || (mm && wpu_mm_opted_in(mm)) ||
-	       (current->mm && wpu_mm_opted_in(current->mm));
-}
-
-/* Not a wrapper: the file holds the module (wpu_pagemap_open()). */
-static long wpu_pagemap_ioctl(struct file *file, unsigned int cmd,
-			      unsigned long arg)
-{
-	if (!wpu_scan_offered(file->private_data))
-		return -ENOTTY;	/* what stock says */
-	return cmd == PAGEMAP_SCAN ?
-	       wpu_pagemap_scan(file->private_data, arg) : -EINVAL;
-}
-
-/* The kernel's pagemap operations, plus the ioctl: see the top of the file. */
-int wpu_scan_init(void)
-{
-	struct file_operations *f;
-
-	f = kmemdup((const void *)wpu_pagemap_fops, sizeof(*f), GFP_KERNEL);
-	if (!f)
-		return -ENOMEM;
-	f->owner = THIS_MODULE;
-	f->unlocked_ioctl = wpu_pagemap_ioctl;
-	f->compat_ioctl = wpu_pagemap_ioctl;	/* the ABI has no pointers */
-	wpu_pagemap_fops_ioctl = f;
-	return 0;
-}
-
-/*
- * Every file that used them held a reference on the module, so none is
- * left on unload; a load that failed never gave them out.
- */
-void wpu_scan_exit(void)
-{
-	kfree(wpu_pagemap_fops_ioctl);
-}
-
-static int wpu_pagemap_open(struct inode *inode, struct file *file)
-{
-	int ret;
-
-	ret = WPU_CALL_ORIG(wpu_orig_pagemap_open, wpu_pagemap_open,
-			    inode, file);
-	/*
-	 * Only what the kernel set up is replaced, and not while the module
-	 * is going; a wrapper runs only once the load cannot fail any more
-	 * (hooks.c), so no file gets these operations from a failed load.
-	 * The reference taken here is the one fput() drops (fops_put() of
-	 * the file's operations); the kernel's own need none.
-	 */
-	if (!ret && file->f_op == (const void *)wpu_pagemap_fops &&
-	    try_module_get(THIS_MODULE))
-		file->f_op = wpu_pagemap_fops_ioctl;
-	wpu_leave();
-	return ret;
-}
-
-struct wpu_hook wpu_scan_hooks[] = {
-	{
-		.name = "pagemap_open",
-		.wrapper = wpu_pagemap_open,
-		.orig = &wpu_orig_pagemap_open,
-	},
-};
-
-const unsigned int wpu_scan_nr_hooks = ARRAY_SIZE(wpu_scan_hooks);

@@ -43,7 +43,7 @@
 #include <linux/slab.h>
 #include <linux/userfaultfd_k.h>
 
-#include "uffd_wpu.h"
+#include "wpu_paths.h"
 
 /* include/uapi/linux/userfaultfd.h of 5.11+ */
 #define WPU_UFFD_USER_MODE_ONLY	1
@@ -52,12 +52,10 @@ static unsigned long wpu_umode_cachep;
 static unsigned long wpu_umode_stock_fops;
 static unsigned long wpu_orig_sys_userfaultfd;
 
-const struct wpu_sym wpu_umode_syms[] = {
+static const struct wpu_sym wpu_umode_syms[] = {
 	{ "userfaultfd_ctx_cachep", &wpu_umode_cachep, .data = true },
 	{ "userfaultfd_fops", &wpu_umode_stock_fops, .data = true },
 };
-
-const unsigned int wpu_umode_nr_syms = ARRAY_SIZE(wpu_umode_syms);
 
 /*
  * The stock operations with an owner: an open file holds the module.  A
@@ -65,10 +63,12 @@ const unsigned int wpu_umode_nr_syms = ARRAY_SIZE(wpu_umode_syms);
  */
 static struct file_operations wpu_umode_fops __ro_after_init;
 
-void wpu_umode_init(void)
+/* Runs once the symbols are resolved, before any hook is attached. */
+static int wpu_umode_init(void)
 {
 	wpu_umode_fops = *(const struct file_operations *)wpu_umode_stock_fops;
 	wpu_umode_fops.owner = THIS_MODULE;
+	return 0;
 }
 
 /* Lockless: the VMA's context cannot change while its mmap_lock is held. */
@@ -128,7 +128,7 @@ static bool wpu_umode_wants(struct pt_regs *regs)
 	return (int)uregs->di & WPU_UFFD_USER_MODE_ONLY;
 }
 
-struct wpu_hook wpu_umode_hooks[] = {
+static struct wpu_hook wpu_umode_hooks[] = {
 	{
 		.name = "__x64_sys_userfaultfd",
 		.wrapper = wpu_umode_syscall,
@@ -137,4 +137,12 @@ struct wpu_hook wpu_umode_hooks[] = {
 	},
 };
 
-const unsigned int wpu_umode_nr_hooks = ARRAY_SIZE(wpu_umode_hooks);
+/* Built, and listed in main.c, only where WPU_UMODE (Kbuild). */
+const struct wpu_part wpu_umode_part = {
+	.name = "umode",
+	.syms = wpu_umode_syms,
+	.nr_syms = ARRAY_SIZE(wpu_umode_syms),
+	.hooks = wpu_umode_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_umode_hooks),
+	.check = wpu_umode_init,
+};

@@ -12,7 +12,7 @@
  */
 #include <linux/mm.h>
 
-#include "uffd_wpu.h"
+#include "wpu_paths.h"
 
 static unsigned long wpu_orig_zap_page_range_single;
 
@@ -45,7 +45,7 @@ static bool wpu_zap_wants(struct pt_regs *regs)
 	       wpu_mm_tracked(vma->vm_mm);
 }
 
-struct wpu_hook wpu_zap_hooks[] = {
+static struct wpu_hook wpu_zap_hooks[] = {
 	{
 		.name = "zap_page_range_single",
 		.wrapper = wpu_zap_page_range_single,
@@ -54,4 +54,14 @@ struct wpu_hook wpu_zap_hooks[] = {
 	},
 };
 
-const unsigned int wpu_zap_nr_hooks = ARRAY_SIZE(wpu_zap_hooks);
+static bool wpu_zap_needed(void)
+{
+	return wpu_markers();
+}
+
+const struct wpu_part wpu_zap_part = {
+	.name = "zap",
+	.hooks = wpu_zap_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_zap_hooks),
+	.needed = wpu_zap_needed,
+};

@@ -145,7 +145,7 @@ typedef unsigned long wpu_cp_ret_t;
  * Mirror of the private definition, field for field, so that offsets follow
  * the configuration (lockdep grows the wait queues) exactly as the kernel's
  * own.  Only 'features' and 'mm' are ever read or written; both are checked
- * against known values before the module trusts the layout (see api.c).
+ * against known values before the module trusts the layout (see ctx.c).
  */
 struct wpu_uffd_ctx {
 	wait_queue_head_t fault_pending_wqh;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * The userfaultfd_ioctl() hook.
+ *
  * UFFDIO_API: let a userfaultfd context negotiate UFFD_FEATURE_WP_UNPOPULATED
  * (bit 13) and UFFD_FEATURE_WP_ASYNC (bit 15, which implies bit 13, as on
  * 6.7+).
@@ -11,6 +13,10 @@
  * of the context's feature word.  That word is what fork (EVENT_FORK)
  * copies into a child's context, so inheritance needs no further work.
  * Contexts that may not have the bits go to the stock handler untouched.
+ *
+ * The other commands are only bracketed: UFFDIO_WRITEPROTECT passes the
+ * protect pass's error on (track.c), UFFDIO_REGISTER and UFFDIO_COPY let
+ * holes.c follow up, UFFDIO_UNREGISTER lets reset.c reset.
  */
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -18,65 +24,11 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
-#include "uffd_wpu.h"
+#include "wpu_paths.h"
 
 static unsigned long wpu_orig_userfaultfd_ioctl;
-static long wpu_api_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg);
-
-static unsigned long wpu_ctx_cachep;
-
-const struct wpu_sym wpu_api_syms[] = {
-	{ "userfaultfd_ctx_cachep", &wpu_ctx_cachep, .data = true },
-};
-
-const unsigned int wpu_api_nr_syms = ARRAY_SIZE(wpu_api_syms);
-
-/*
- * struct userfaultfd_ctx is private to fs/userfaultfd.c; compat.h mirrors
- * it.  Its slab cache knows the real size: a mismatch means this kernel's
- * structure differs from the mirror, and the module must not load.  This
- * is the only layout check, and nothing a program does can influence it.
- */
-int wpu_api_check_layout(void)
-{
-	struct kmem_cache *cache = *(struct kmem_cache **)wpu_ctx_cachep;
-	unsigned int size = cache ? kmem_cache_size(cache) : 0;
-
-	if (size == sizeof(struct wpu_uffd_ctx))
-		return 0;
-	pr_err("struct userfaultfd_ctx is %u bytes on %s, expected %zu; refusing to load\n",
-	       size, wpu_kernel_release(), sizeof(struct wpu_uffd_ctx));
-	return -ENOEXEC;
-}
-
-void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features)
-{
-	unsigned int old = READ_ONCE(ctx->features);
-
-	/* Stock code only ever reads the word after UFFDIO_API; be exact anyway. */
-	for (;;) {
-		unsigned int seen = cmpxchg(&ctx->features, old, old | features);
-
-		if (seen == old)
-			return;
-		old = seen;
-	}
-}
-
-/* Lockless: also called from ftrace callbacks. */
-bool wpu_ctx_protects_holes(struct wpu_uffd_ctx *ctx)
-{
-	return (READ_ONCE(ctx->features) & WPU_FEATURE_WP_UNPOPULATED) ||
-	       wpu_mm_opted_in(ctx->mm);
-}
-
-bool wpu_ctx_wants_holes(struct vm_area_struct *vma)
-{
-	struct wpu_uffd_ctx *ctx = wpu_compat_vma_ctx(vma);
-
-	return ctx && wpu_ctx_protects_holes(ctx);
-}
+static long wpu_userfaultfd_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg);
 
 /*
  * May @ctx have the feature?  Transparent mode, or its mm opted in.  Only
@@ -159,10 +111,10 @@ static long wpu_writeprotect(struct file *file, unsigned long arg)
 	long ret, err;
 
 	if (!mmget_not_zero(mm))
-		return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+		return WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_userfaultfd_ioctl,
 				     file, UFFDIO_WRITEPROTECT, arg);
 	wpu_protect_begin(mm, &req);
-	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_userfaultfd_ioctl,
 			    file, UFFDIO_WRITEPROTECT, arg);
 	err = wpu_protect_end(mm, &req);
 	mmput(mm);
@@ -171,7 +123,7 @@ static long wpu_writeprotect(struct file *file, unsigned long arg)
 
 /*
  * UFFDIO_REGISTER: a MISSING registration over protected holes is followed
- * up only after the original (protect.c), and only in VMAs it really made
+ * up only after the original (holes.c), and only in VMAs it really made
  * MISSING: a registration it rejects leaves the holes as they are, one
  * that fails part-way (-ENOMEM splitting, -EFAULT writing the answer) is
  * followed up where it got.  The argument as read before the call goes
@@ -184,7 +136,7 @@ static long wpu_register(struct file *file, unsigned long arg)
 	long ret;
 
 	have = !copy_from_user(&seen, (void __user *)arg, sizeof(seen));
-	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_userfaultfd_ioctl,
 			    file, UFFDIO_REGISTER, arg);
 	if (have)
 		wpu_after_register(file->private_data, &seen, arg);
@@ -202,15 +154,15 @@ static long wpu_unregister(struct file *file, unsigned long arg)
 	long ret;
 
 	reset = wpu_unregister_begin(file->private_data, arg, &span);
-	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+	ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_userfaultfd_ioctl,
 			    file, UFFDIO_UNREGISTER, arg);
 	if (reset)
 		wpu_unregister_end(file->private_data, &span);
 	return ret;
 }
 
-static long wpu_api_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg)
+static long wpu_userfaultfd_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg)
 {
 	struct wpu_uffd_ctx *ctx = file->private_data;
 	long ret;
@@ -220,7 +172,7 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 		      wpu_api(ctx, (void __user *)arg) : -ENODEV;
 		if (ret == -ENODEV)	/* stock's answer */
 			ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl,
-					    wpu_api_ioctl, file, cmd, arg);
+					    wpu_userfaultfd_ioctl, file, cmd, arg);
 	} else if (cmd == UFFDIO_WRITEPROTECT) {
 		ret = wpu_writeprotect(file, arg);
 	} else if (cmd == UFFDIO_REGISTER) {	/* zero-page, huge holes */
@@ -230,7 +182,7 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
 	} else {
 		if (cmd == UFFDIO_COPY)		/* huge holes */
 			wpu_before_copy(ctx, arg);
-		ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_api_ioctl,
+		ret = WPU_CALL_ORIG(wpu_orig_userfaultfd_ioctl, wpu_userfaultfd_ioctl,
 				    file, cmd, arg);
 	}
 	wpu_leave();
@@ -243,7 +195,7 @@ static long wpu_api_ioctl(struct file *file, unsigned int cmd,
  * zero-page backend or huge holes, and UFFDIO_UNREGISTER where reset.c is
  * needed, leave the original: every other command never sees us.
  */
-static bool wpu_api_wants(struct pt_regs *regs)
+static bool wpu_uffd_ioctl_wants(struct pt_regs *regs)
 {
 	unsigned int cmd = regs_get_kernel_argument(regs, 1);
 
@@ -259,13 +211,18 @@ static bool wpu_api_wants(struct pt_regs *regs)
 	       (WPU_RESET && cmd == UFFDIO_UNREGISTER);
 }
 
-struct wpu_hook wpu_api_hooks[] = {
+static struct wpu_hook wpu_uffd_ioctl_hooks[] = {
 	{
 		.name = "userfaultfd_ioctl",
-		.wrapper = wpu_api_ioctl,
+		.wrapper = wpu_userfaultfd_ioctl,
 		.orig = &wpu_orig_userfaultfd_ioctl,
-		.wants = wpu_api_wants,
+		.wants = wpu_uffd_ioctl_wants,
 	},
 };
 
-const unsigned int wpu_api_nr_hooks = ARRAY_SIZE(wpu_api_hooks);
+/* Last in main.c's table: granting the feature is what makes holes appear. */
+const struct wpu_part wpu_uffd_ioctl_part = {
+	.name = "uffd_ioctl",
+	.hooks = wpu_uffd_ioctl_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_uffd_ioctl_hooks),
+};
