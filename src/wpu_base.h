@@ -119,6 +119,6 @@ void wpu_leave(void);
 
 /* Call the function a wrapper replaces, at its resolved address. */
 #define WPU_CALL_ORIG(addr, wrapper, ...) \
-	(((typeof(&(wrapper)))(addr))(__VA_ARGS__))
+	(((typeof(wrapper) *)(addr))(__VA_ARGS__))
 
 #endif /* WPU_BASE_H */
