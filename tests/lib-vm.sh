@@ -53,14 +53,16 @@ vm_pack() {
 # vm_boot DIR TIMEOUT VERBOSE CMDLINE [QEMU-ARG...]: boot the current kernel
 # (kernel_lookup) with DIR/initrd.gz under QEMU TCG, at most TIMEOUT
 # seconds; the console goes to DIR/console.log (and the terminal if VERBOSE
-# is 1), the results port to DIR/results.log (CRs dropped).  Sets VM_RC, QEMU's status
-# (124: timeout).
+# is 1), the results port to DIR/results.log (CRs dropped).  Sets VM_RC,
+# QEMU's status (124: timeout).
 # shellcheck disable=SC2034 # VM_RC is the caller's
 vm_boot() {
 	local dir=$1 tmo=$2 verbose=$3 cmdline=$4
 	shift 4
 	: >"$dir/results.log"
 	# --foreground: Ctrl-C reaches QEMU; QEMU has no children to time out.
+	# ttyS0: the console on stdio, with the monitor (as -nographic alone);
+	# ttyS1: the results port, a file.
 	set -- timeout --foreground "$tmo" qemu-system-x86_64 -accel tcg \
 		-nographic -no-reboot -serial mon:stdio -serial "file:$dir/results.log" \
 		-kernel "$(kernel_files_dir)/vmlinuz" -initrd "$dir/initrd.gz" \
