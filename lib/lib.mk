@@ -136,11 +136,12 @@ uninstall-lib:
 		$(patsubst %,$(DESTDIR)$(MANDIR)/man3/%.3,$(UWL_MAN3_LINKS))
 
 # The in-guest test program, here linked to the shared library.
-$(LIB_BUILD)/check/lib_api: $(UWL_TOP)/tests/progs/lib_api.c $(UWL_B)/libuffd-wpu.so
+$(LIB_BUILD)/check/lib_api: $(UWL_TOP)/tests/progs/lib_api.c \
+		$(UWL_TOP)/tests/progs/uffd_util.c $(UWL_B)/libuffd-wpu.so
 	@mkdir -p $(@D)
 	$(CC) -O2 -g -Wall -Wextra $(LIB_WERROR) -pthread -I$(UWL_TOP)/tests/progs \
 		-I$(UWL_TOP)/include/uapi -I$(UWL_TOP)/include -o $@ $< \
-		-L$(UWL_B) -luffd-wpu
+		$(UWL_TOP)/tests/progs/uffd_util.c -L$(UWL_B) -luffd-wpu
 
 # Then once more under valgrind: it has no userfaultfd() (ENOSYS), so that
 # run covers the probe/status/error paths and the program skips the rest.

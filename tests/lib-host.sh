@@ -56,3 +56,35 @@ kbuild_dir() {
 
 # Per-kernel boot files extracted from linux-image-<ABI>.
 kernel_files_dir() { echo "$CACHE/$K_NAME"; }
+
+# ---- time, logs and result counting (tests/run, tests/bench/run,
+# tests/packaging.sh)
+now() { echo "${EPOCHREALTIME/./}"; }	# microseconds
+secs() { printf '%d.%d s' $(($1 / 1000000)) $(($1 / 100000 % 10)); }
+
+# Print a log indented, at most its last N lines (default 40).
+show_log() { tail -n "${2:-40}" "$1" | sed 's/^/    | /'; }
+
+NPASS=0 NFAIL=0 NSKIP=0
+FAILS=()
+# result TAG "PASS|FAIL|SKIP what[: why]": count it, print "[TAG] PASS ...".
+result() {
+	local line="[$1] $2"
+	case $2 in
+	PASS*) NPASS=$((NPASS + 1)) ;;
+	FAIL*) NFAIL=$((NFAIL + 1)); FAILS+=("$line") ;;
+	SKIP*) NSKIP=$((NSKIP + 1)) ;;
+	esac
+	echo "$line"
+}
+
+# The end of a run: the failures, then "N passed, N failed, N skipped";
+# status 0 iff nothing failed.
+result_summary() {
+	if [ "$NFAIL" -gt 0 ]; then
+		echo "== failures:"
+		printf '%s\n' "${FAILS[@]}"
+	fi
+	echo "$NPASS passed, $NFAIL failed, $NSKIP skipped"
+	[ "$NFAIL" -eq 0 ]
+}

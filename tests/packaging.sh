@@ -33,6 +33,7 @@
 # Last line: "N passed, N failed, N skipped"; exit status 0 iff none failed.
 set -uo pipefail
 {
+# shellcheck source=tests/lib-host.sh
 . "$(dirname "$0")/lib-host.sh"
 
 VM=1
@@ -57,26 +58,15 @@ VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PKGS=(uffd-wpu-dkms libuffd-wpu1 libuffd-wpu-dev uffd-wpu-tools)
 DEPS=(build-essential debhelper dh-dkms dkms lintian rpm fakeroot pkgconf gcc make kmod xz-utils zstd)
 
-NPASS=0 NFAIL=0 NSKIP=0
-FAILS=()
 TIMES=()
-result() {
-	echo "[pkg] $1"
-	case $1 in
-	PASS*) NPASS=$((NPASS + 1)) ;;
-	FAIL*) NFAIL=$((NFAIL + 1)); FAILS+=("[pkg] $1") ;;
-	SKIP*) NSKIP=$((NSKIP + 1)) ;;
-	esac
-}
+# pkg_result "PASS|FAIL|SKIP what[: why]": one result of this script
+pkg_result() { result pkg "$1"; }
 # check NAME WHY CMD...: PASS NAME if CMD succeeds, else FAIL NAME: WHY
 check() {
 	local n=$1 w=$2
 	shift 2
-	if "$@"; then result "PASS $n"; else result "FAIL $n: $w"; fi
+	if "$@"; then pkg_result "PASS $n"; else pkg_result "FAIL $n: $w"; fi
 }
-show_log() { tail -n "${2:-30}" "$1" | sed 's/^/    | /'; }
-now() { echo "${EPOCHREALTIME/./}"; }
-secs() { printf '%d.%d s' $(($1 / 1000000)) $(($1 / 100000 % 10)); }
 # timed LABEL LOG CMD...: run CMD into LOG, record its time under LABEL
 timed() {
 	local label=$1 log=$2 t0 rc
@@ -126,7 +116,7 @@ for p in "${DEPS[@]}"; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "    installing ${missing[*]}"
 	{ apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
-		>"$OUT/deps.log" 2>&1 || { show_log "$OUT/deps.log"; die "apt-get install failed"; }
+		>"$OUT/deps.log" 2>&1 || { show_log "$OUT/deps.log" 30; die "apt-get install failed"; }
 fi
 LOAD_KERNELS=() REFUSE_KERNELS=()
 for k in $(kernel_names); do
@@ -134,7 +124,7 @@ for k in $(kernel_names); do
 	case $K_MODE in load) LOAD_KERNELS+=("$k") ;; refuse) REFUSE_KERNELS+=("$k") ;; esac
 done
 "$TESTS_DIR/setup-host.sh" "${LOAD_KERNELS[@]}" "${REFUSE_KERNELS[@]}" >"$OUT/setup-host.log" 2>&1 ||
-	{ show_log "$OUT/setup-host.log"; die "tests/setup-host.sh failed"; }
+	{ show_log "$OUT/setup-host.log" 30; die "tests/setup-host.sh failed"; }
 
 # A previous run that stopped half-way: its packages, or a DKMS tree of ours.
 purge_ours >"$OUT/pre-purge.log" 2>&1
@@ -146,17 +136,17 @@ fi
 # ---- 2. the .debs
 echo "== make deb"
 if timed "make deb (dpkg-buildpackage -b + lintian)" "$OUT/deb.log" make deb; then
-	result "PASS deb/build"
-	result "PASS deb/lintian"
+	pkg_result "PASS deb/build"
+	pkg_result "PASS deb/lintian"
 else
 	if ls "$DIST/uffd-wpu-dkms_${VERSION}"-*_all.deb >/dev/null 2>&1 &&
 	   grep -q '^E: ' "$DIST/lintian.log" 2>/dev/null; then
-		result "PASS deb/build"
-		result "FAIL deb/lintian: errors in $DIST/lintian.log"
+		pkg_result "PASS deb/build"
+		pkg_result "FAIL deb/lintian: errors in $DIST/lintian.log"
 		grep '^E: ' "$DIST/lintian.log" | sed 's/^/    | /'
 	else
-		result "FAIL deb/build: make deb failed (log: $OUT/deb.log)"
-		show_log "$OUT/deb.log"
+		pkg_result "FAIL deb/build: make deb failed (log: $OUT/deb.log)"
+		show_log "$OUT/deb.log" 30
 	fi
 fi
 grep -E '^lintian: ' "$OUT/deb.log" | sed 's/^/    /'
@@ -166,7 +156,7 @@ for p in "${PKGS[@]}"; do
 	[ -n "$f" ] && debs+=("$f")
 done
 if [ ${#debs[@]} -ne ${#PKGS[@]} ]; then
-	result "FAIL deb/files: ${#debs[@]} of ${#PKGS[@]} .debs in $DIST"
+	pkg_result "FAIL deb/files: ${#debs[@]} of ${#PKGS[@]} .debs in $DIST"
 	debs=()
 fi
 
@@ -179,10 +169,10 @@ if [ ${#debs[@]} -gt 0 ]; then
 	echo "== apt-get install ${debs[*]##*/}"
 	if timed "apt-get install (postinst: dkms builds)" "$OUT/install.log" \
 		apt-get install -y -q --no-install-recommends "${debs[@]}"; then
-		result "PASS install"
+		pkg_result "PASS install"
 	else
-		result "FAIL install: apt-get install failed (log: $OUT/install.log)"
-		show_log "$OUT/install.log"
+		pkg_result "FAIL install: apt-get install failed (log: $OUT/install.log)"
+		show_log "$OUT/install.log" 30
 	fi
 	sed -n '/^Setting up uffd-wpu-dkms/,/^Setting up [^u]/p' "$OUT/install.log" |
 		grep -E 'Building|chroot|Skipped|skipped|Installing to' | sed 's/^/    postinst: /'
@@ -191,7 +181,7 @@ if [ ${#debs[@]} -gt 0 ]; then
 	# common.postinst tries every kernel under /lib/modules only when the
 	# running one has no /lib/modules dir (as here); else just that one.
 	if [ -d "/lib/modules/$(uname -r)" ]; then
-		result "SKIP install/no-headers: the running kernel has /lib/modules/$(uname -r)"
+		pkg_result "SKIP install/no-headers: the running kernel has /lib/modules/$(uname -r)"
 	else
 		check install/no-headers "postinst did not skip ${NOHDRS##*/} (no headers)" \
 			grep -q "Module build for kernel ${NOHDRS##*/} was skipped" "$OUT/install.log"
@@ -225,7 +215,7 @@ EOF
 		check dev/pkg-config "program built with pkg-config printed '$(tail -n 1 "$OUT/pc.log")'" \
 			grep -qx "$VERSION" <(tail -n 1 "$OUT/pc.log")
 	else
-		result "FAIL dev/pkg-config: cannot build/run against the installed library (log: $OUT/pc.log)"
+		pkg_result "FAIL dev/pkg-config: cannot build/run against the installed library (log: $OUT/pc.log)"
 		show_log "$OUT/pc.log" 10
 	fi
 fi
@@ -236,25 +226,25 @@ if installed uffd-wpu-dkms; then
 		kernel_lookup "$k"
 		echo "== dkms: $K_NAME ($K_ABI)"
 		if [ ! -f "/lib/modules/$K_ABI/build/Makefile" ]; then
-			result "FAIL dkms/$K_NAME: no /lib/modules/$K_ABI/build (linux-headers-$K_ABI)"
+			pkg_result "FAIL dkms/$K_NAME: no /lib/modules/$K_ABI/build (linux-headers-$K_ABI)"
 			continue
 		fi
 		dkms remove "uffd-wpu/$VERSION" -k "$K_ABI" >"$OUT/dkms-remove-$K_NAME.log" 2>&1
 		if timed "dkms install -k $K_ABI (build + sign + install)" "$OUT/dkms-$K_NAME.log" \
 			dkms install "uffd-wpu/$VERSION" -k "$K_ABI"; then
-			result "PASS dkms/$K_NAME"
+			pkg_result "PASS dkms/$K_NAME"
 		else
-			result "FAIL dkms/$K_NAME: dkms install failed (log: $OUT/dkms-$K_NAME.log)"
-			show_log "$OUT/dkms-$K_NAME.log"
+			pkg_result "FAIL dkms/$K_NAME: dkms install failed (log: $OUT/dkms-$K_NAME.log)"
+			show_log "$OUT/dkms-$K_NAME.log" 30
 			mk=$(ls /var/lib/dkms/uffd-wpu/"$VERSION"/build/make.log 2>/dev/null)
-			[ -n "$mk" ] && show_log "$mk"
+			[ -n "$mk" ] && show_log "$mk" 30
 			continue
 		fi
 		if ! ko=$(module_file "$K_ABI"); then
-			result "FAIL dkms/$K_NAME-file: no /lib/modules/$K_ABI/updates/dkms/uffd_wpu.ko*"
+			pkg_result "FAIL dkms/$K_NAME-file: no /lib/modules/$K_ABI/updates/dkms/uffd_wpu.ko*"
 			continue
 		fi
-		result "PASS dkms/$K_NAME-file: $ko"
+		pkg_result "PASS dkms/$K_NAME-file: $ko"
 		vm=$(modinfo -F vermagic "$ko" 2>/dev/null)
 		kvm=$(modinfo -F vermagic "$(kernel_files_dir)/brd.ko" 2>/dev/null)
 		check "dkms/$K_NAME-vermagic" "vermagic '$vm', kernel's brd.ko has '$kvm'" \
@@ -269,7 +259,7 @@ if installed uffd-wpu-dkms; then
 	for k in "${REFUSE_KERNELS[@]}"; do
 		kernel_lookup "$k"
 		if ! kb=$(kbuild_dir); then
-			result "SKIP dkms/exclusive-$K_NAME: no headers for $K_ABI"
+			pkg_result "SKIP dkms/exclusive-$K_NAME: no headers for $K_ABI"
 			continue
 		fi
 		dkms build "uffd-wpu/$VERSION" -k "$K_ABI" --kernelsourcedir "$kb" \
@@ -305,8 +295,8 @@ if [ $VM = 1 ] && installed uffd-wpu-dkms; then
 	TIMES+=("VM (tests/run ${args[*]}): $(secs $(($(now) - t0)))")
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/vm.log" | tail -n 1)
 	if [ -z "$line" ]; then
-		result "FAIL vm: tests/run printed no result line (log: $OUT/vm.log)"
-		show_log "$OUT/vm.log"
+		pkg_result "FAIL vm: tests/run printed no result line (log: $OUT/vm.log)"
+		show_log "$OUT/vm.log" 30
 	else
 		read -r p _ f _ s _ <<<"${line//,/}"
 		NPASS=$((NPASS + p)) NFAIL=$((NFAIL + f)) NSKIP=$((NSKIP + ${s:-0}))
@@ -314,23 +304,23 @@ if [ $VM = 1 ] && installed uffd-wpu-dkms; then
 			<(awk '/^== failures:/ { exit } /^\[[^]]+\] FAIL/' "$OUT/vm.log")
 		for k in "${LOAD_KERNELS[@]}"; do
 			grep -q "^\[$k\] PASS modprobe/load" "$OUT/vm.log" ||
-				result "FAIL vm/$k-modprobe: no modprobe/load PASS from the guest"
+				pkg_result "FAIL vm/$k-modprobe: no modprobe/load PASS from the guest"
 		done
 	fi
 elif [ $VM = 0 ]; then
-	result "SKIP vm: --no-vm"
+	pkg_result "SKIP vm: --no-vm"
 fi
 
 # ---- 6. purge: nothing left
 if [ $KEEP = 1 ]; then
-	result "SKIP purge: --keep"
+	pkg_result "SKIP purge: --keep"
 else
 	echo "== apt-get purge ${PKGS[*]}"
 	if timed "apt-get purge" "$OUT/purge.log" purge_ours; then
-		result "PASS purge"
+		pkg_result "PASS purge"
 	else
-		result "FAIL purge: apt-get purge failed (log: $OUT/purge.log)"
-		show_log "$OUT/purge.log"
+		pkg_result "FAIL purge: apt-get purge failed (log: $OUT/purge.log)"
+		show_log "$OUT/purge.log" 30
 	fi
 	left=$(ls -d /usr/src/uffd-wpu-* /var/lib/dkms/uffd-wpu \
 		/lib/modules/*/updates/dkms/uffd_wpu.ko* 2>/dev/null)
@@ -353,19 +343,14 @@ if timed "make rpm (rpmbuild -ba)" "$OUT/rpm.log" make rpm; then
 	n=$(ls "$DIST"/*.rpm 2>/dev/null | wc -l)
 	check rpm/build "make rpm built $n .rpm files, expected 5 (4 + .src.rpm)" test "$n" = 5
 else
-	result "FAIL rpm/build: make rpm failed (log: $OUT/rpm.log)"
-	show_log "$OUT/rpm.log"
+	pkg_result "FAIL rpm/build: make rpm failed (log: $OUT/rpm.log)"
+	show_log "$OUT/rpm.log" 30
 fi
 
 echo
 echo "== times"
 printf '   %s\n' "${TIMES[@]}"
 echo "== total time $(secs $(($(now) - T_START)))"
-if [ $NFAIL -gt 0 ]; then
-	echo "== failures:"
-	printf '%s\n' "${FAILS[@]}"
-fi
-echo "$NPASS passed, $NFAIL failed, $NSKIP skipped"
-[ $NFAIL -eq 0 ]
+result_summary
 exit
 }

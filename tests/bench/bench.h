@@ -11,7 +11,29 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../progs/t.h"	/* t_write_line(): stdout and the results port */
+
 static int failed;	/* a check failed: exit status 1 */
+
+/*
+ * A BENCH/SCAN result line (with its newline): on stdout and, in one
+ * write(), on the guest's results port, where no kernel message can split
+ * it (tests/lib-vm.sh).
+ */
+static __attribute__((format(printf, 1, 2))) void bench_line(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		fflush(stdout);
+		t_write_line(line, (size_t)n);
+	}
+}
 
 static double now_ms(void)
 {

@@ -119,9 +119,9 @@ static void report(const char *method, int pct, double v)
 	else
 		snprintf(p, sizeof(p), "%d%%", pct);
 	if (v < 0)
-		printf("SCAN %s %s %s n/a\n", kernel_name, method, p);
+		bench_line("SCAN %s %s %s n/a\n", kernel_name, method, p);
 	else
-		printf("SCAN %s %s %s %.6f\n", kernel_name, method, p, v);
+		bench_line("SCAN %s %s %s %.6f\n", kernel_name, method, p, v);
 	fflush(stdout);
 	if (nresults < MAX_RESULTS) {
 		snprintf(results[nresults].method, sizeof(results[0].method), "%s", method);

@@ -168,11 +168,11 @@ static void report(const char *thp, const char *method, unsigned long long size,
 		   double ms)
 {
 	if (ms < 0)
-		printf("BENCH %s %s %s %s n/a\n", kernel_name, thp, method,
-		       size_str(size));
+		bench_line("BENCH %s %s %s %s n/a\n", kernel_name, thp, method,
+			   size_str(size));
 	else
-		printf("BENCH %s %s %s %s %.6f\n", kernel_name, thp, method,
-		       size_str(size), ms);
+		bench_line("BENCH %s %s %s %s %.6f\n", kernel_name, thp, method,
+			   size_str(size), ms);
 	fflush(stdout);
 	if (nresults < MAX_RESULTS) {
 		struct result *r = &results[nresults++];

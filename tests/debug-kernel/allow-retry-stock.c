@@ -13,6 +13,7 @@
  * the kernel log got the line from this process.
  *
  *   gcc -O2 -static -Wall -I tests/progs -I include/uapi \
+ *       tests/progs/uffd_util.c \
  *       -o /tmp/allow-retry-stock tests/debug-kernel/allow-retry-stock.c
  *   UFFD_WPU_KERNELS_CONF=tests/debug-kernel/kernels.conf UFFD_WPU_UPSTREAM=0 \
  *       tests/run --extra /tmp/allow-retry-stock

@@ -8,7 +8,7 @@
 # change the number of integrity loops and load/unload cycles of either
 # mode, e.g. for the slower debug kernel (docs/debug-kernel.md).
 #
-#  1. integrity: the live-snapshot tool (tests/snapshot/wpu-snapshot.c, packed
+#  1. integrity: the live-snapshot tool (tools/wpu-snapshot.c, packed
 #     as /tests/bin/wp_snapshot) in loops, two processes at a time, with
 #     --chaos (fork, mremap, MADV_DONTNEED, MADV_COLLAPSE, MADV_PAGEOUT to the
 #     swap on /dev/ram0, move_pages, opt-in/opt-out of the mm) -- every

@@ -9,24 +9,32 @@
 #   check NAME WHY CMD...  ->  pass if CMD succeeds, else fail with WHY
 #   t_exit                 ->  exit 1 if any fail was reported, else 0
 #
-# Same protocol as tests/progs/t.h.  Also set (from /proc/cmdline, exported
+# Same protocol as tests/progs/t.h: each line goes to stdout (the console)
+# and, if the kernel command line names one (wpu.results=/dev/ttyS1; /init
+# exports it as WPU_RESULTS), to the results port, which the host counts.
+# /init reports through t_say too.  Also set (from /proc/cmdline, exported
 # by /init): WPU_MODE (load|refuse), WPU_KERNEL (name in tests/kernels.conf),
 # WPU_ABI (expected uname -r), WPU_TIMEOUT (seconds per test).
 
 T_PROG=${T_PROG:-guest}
 t_failed=0
 
-pass() { echo "@@ PASS $T_PROG/$1"; }
+# t_say LINE: one protocol line, to the console and the results port.
+t_say() {
+	echo "$*"
+	if [ -n "${WPU_RESULTS:-}" ]; then echo "$*" >>"$WPU_RESULTS"; fi
+}
+pass() { t_say "@@ PASS $T_PROG/$1"; }
 fail() {
 	_n=$1
 	shift
-	echo "@@ FAIL $T_PROG/$_n: $*"
+	t_say "@@ FAIL $T_PROG/$_n: $*"
 	t_failed=1
 }
 skip() {
 	_n=$1
 	shift
-	echo "@@ SKIP $T_PROG/$_n: $*"
+	t_say "@@ SKIP $T_PROG/$_n: $*"
 }
 check() {
 	_n=$1
@@ -45,6 +53,7 @@ if [ -z "${WPU_MODE:-}" ]; then
 		wpu.kernel=*)  WPU_KERNEL=${_w#*=} ;;
 		wpu.abi=*)     WPU_ABI=${_w#*=} ;;
 		wpu.timeout=*) WPU_TIMEOUT=${_w#*=} ;;
+		wpu.results=*) WPU_RESULTS=${_w#*=} ;;
 		esac
 	done
 fi
@@ -52,6 +61,7 @@ WPU_MODE=${WPU_MODE:-load}
 WPU_KERNEL=${WPU_KERNEL:-unknown}
 WPU_ABI=${WPU_ABI:-}
 WPU_TIMEOUT=${WPU_TIMEOUT:-300}
+WPU_RESULTS=${WPU_RESULTS:-}
 
 # The module and the kernel's log, for the tests that load and unload it.
 EF=/sys/kernel/tracing/enabled_functions

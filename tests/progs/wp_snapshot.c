@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Live-snapshot integrity (tests/snapshot/wpu-snapshot.c) as a test
+ * Live-snapshot integrity (tools/wpu-snapshot.c) as a test
  * program.  Without arguments: "--test --size 8 --rounds 3 --chaos", i.e.
  * with WP_UNPOPULATED the snapshot of a region of populated, swapped-out,
  * THP and never-touched pages taken while writers run (and while pages are
@@ -10,7 +10,7 @@
  * itself (tests/guest/70-stress.sh runs it that way).
  */
 #define WPU_SNAPSHOT_NO_MAIN
-#include "../snapshot/wpu-snapshot.c"
+#include "../../tools/wpu-snapshot.c"
 
 int main(int argc, char **argv)
 {

@@ -5,7 +5,7 @@ D=/tests/demo
 # snapshot WHAT [--plain]: a QEMU-style live snapshot of 32 MiB (populated,
 # swapped-out, THP and never-touched pages) while 3 threads write; every
 # saved page compared with the memory of the snapshot instant
-# (tests/snapshot/wpu-snapshot.c).
+# (tools/wpu-snapshot.c).
 snapshot() {
 	[ -x $D/wpu-snapshot ] || return 1
 	echo "  live snapshot of 32 MiB while 3 threads write, $1:"

@@ -45,8 +45,8 @@
  * corruption must be detected (wrong pages > 0); memory consistent in both.
  * --test --plain: the plain check only.
  */
-#include "../progs/uffd_util.h"
-#include "../../include/uapi/linux/uffd-wpu.h"
+#include "../tests/progs/uffd_util.h"
+#include "../include/uapi/linux/uffd-wpu.h"
 
 #include <getopt.h>
 #include <sys/wait.h>
