@@ -3,6 +3,7 @@
 # tests/run.  Source it from bash; it only defines variables and functions.
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # for the scripts that source this file
 REPO_DIR=$(dirname "$TESTS_DIR")
 CACHE=${UFFD_WPU_CACHE:-/var/cache/uffd-wpu}
 KERNELS_CONF=${UFFD_WPU_KERNELS_CONF:-$TESTS_DIR/kernels.conf}
@@ -23,6 +24,7 @@ kernel_lookup() {
 	line=$(awk -v n="$1" '$1 == n && NF >= 4 { print $1, $2, $3, $4; exit }' \
 		"$KERNELS_CONF")
 	[ -n "$line" ] || return 1
+	# shellcheck disable=SC2034 # K_SUITE: for setup-host.sh
 	read -r K_NAME K_ABI K_SUITE K_MODE <<<"$line"
 	var=UFFD_WPU_KVER_${K_NAME//[^A-Za-z0-9]/_}
 	K_ABI=${!var:-$K_ABI}

@@ -324,7 +324,7 @@ else
 	fi
 	left=$(ls -d /usr/src/uffd-wpu-* /var/lib/dkms/uffd-wpu \
 		/lib/modules/*/updates/dkms/uffd_wpu.ko* 2>/dev/null)
-	check purge/dkms "left behind: $(echo $left)" test -z "$left"
+	check purge/dkms "left behind: ${left//$'\n'/ }" test -z "$left"
 	left=
 	for d in "${debs[@]}"; do
 		left+=$(dpkg-deb -c "$d" | awk '{ print $6 }' | sed 's|^\.||' | grep -v '/$' |

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # In-guest script of `make demo` (busybox sh): the gap on the stock kernel,
 # the module loading, the gap closed.
 D=/tests/demo
