@@ -375,11 +375,18 @@ static void status_kib(pid_t pid, long *rss, long *pte)
 	fclose(f);
 }
 
-/* The page sets, by page number i (see the header). */
-#define A(i) ((i) % 509 == 0)
-#define B(i) ((i) % 1021 == 3)
-#define C(i) ((i) % 1021 == 7)
-#define D(i) ((i) % 997 == 11 && !A(i) && !B(i) && !C(i))
+/*
+ * The page sets, by page number i: in every 64 2-MiB regions (128 MiB), only
+ * regions 0 and 16 are written before the snapshot, so RAM stays mostly
+ * untouched with THP too.  C covers both kinds of never-populated page: in
+ * an untouched region (32) and next to populated ones (region 0).
+ */
+#define REG(i) ((i) / 512 % 64)
+#define J(i) ((i) % 512)
+#define A(i) (REG(i) == 0 && J(i) % 16 == 0)
+#define B(i) (REG(i) == 16 && J(i) % 16 == 3)
+#define C(i) ((REG(i) == 32 && J(i) % 16 == 5) || (REG(i) == 0 && J(i) % 16 == 9))
+#define D(i) (REG(i) == 48 && J(i) % 64 == 7)
 #define OFF(i) (((i) * 8) % PAGE)	/* where in the page */
 #define VAL(tag, i) (((uint64_t)(tag) << 56) | 0x5a5a00000000ULL | (i))
 
