@@ -130,6 +130,10 @@ build_one() {
 	log "$d: $(($(date +%s) - t0)) s of ninja"
 }
 
+# one build at a time per cache (make check-apps and a bench in parallel)
+mkdir -p "$CACHE"
+exec 9>"$CACHE/qemu.lock"
+flock 9
 install_deps
 fetch_source
 VER=$(ls "$SRCDIR"/qemu_*.dsc | head -n1)
