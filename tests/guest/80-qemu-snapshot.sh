@@ -18,6 +18,9 @@
 # figures of docs/benchmarks.md: 1 and 8 GiB of inner RAM, THP never and
 # always, each line "@@ QBENCH kernel state variant MiB thp setup_ms
 # first_byte_ms rss_kib pte_kib" (tests/apps/qemu/bench.sh collects them).
+# WPU_QEMU_BENCH_STATES=stock,module (default all) and
+# WPU_QEMU_BENCH_CASES=MIB:THP,... (default 1024:never,1024:always,
+# 8192:never,8192:always) narrow it down.
 T_PROG=qemu-snapshot
 . /tests/guest/lib.sh
 KO=/uffd_wpu.ko
@@ -107,11 +110,10 @@ all_of() {
 	snap "$1-plain-nothp" plain "$1" "$MIB" never
 	snap "$1-wpu-nothp" wpu "$1" "$MIB" never
 	[ "${WPU_QEMU_BENCH:-0}" = 1 ] || return 0
-	for _m in 1024 8192; do
-		for _t in never always; do
-			snap "" plain "$1" $_m $_t
-			snap "" wpu "$1" $_m $_t
-		done
+	case ",${WPU_QEMU_BENCH_STATES:-$1}," in *",$1,"*) ;; *) return 0 ;; esac
+	for _c in $(echo "${WPU_QEMU_BENCH_CASES:-1024:never,1024:always,8192:never,8192:always}" | tr , ' '); do
+		snap "" plain "$1" "${_c%:*}" "${_c#*:}"
+		snap "" wpu "$1" "${_c%:*}" "${_c#*:}"
 	done
 }
 
