@@ -18,24 +18,22 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TESTS=$(cd "$HERE/../.." && pwd)
 
 report() {
+	echo "| kernel | state | MiB | THP | setup ms: plain / wpu (wpu/plain) | first byte ms: plain / wpu (wpu/plain) | VmRSS KiB: plain / wpu | VmPTE KiB: plain / wpu |"
+	echo "|---|---|---|---|---|---|---|---|"
 	tr -d '\r' | grep -oE '@@ QBENCH .*' | awk '
 	{ k = $3 " " $4 " " $6 " " $7; v = $5
 	  keys[k] = 1; setup[k, v] = $8; first[k, v] = $9; rss[k, v] = $10; pte[k, v] = $11 }
 	function r(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", b / a) : "-" }
 	END {
-		printf "| kernel | state | MiB | THP | setup ms plain / wpu (ratio) | first byte ms plain / wpu (ratio) | VmRSS KiB plain / wpu | VmPTE KiB plain / wpu (ratio) |\n"
-		printf "|---|---|---|---|---|---|---|---|\n"
-		n = asorti(keys, ks)
-		for (i = 1; i <= n; i++) {
-			k = ks[i]; split(k, f, " ")
-			printf "| %s | %s | %s | %s | %s / %s (%s) | %s / %s (%s) | %s / %s | %s / %s (%s) |\n",
+		for (k in keys) {
+			split(k, f, " ")
+			printf "| %s | %s | %s | %s | %s / %s (%s) | %s / %s (%s) | %s / %s | %s / %s |\n",
 				f[1], f[2], f[3], f[4],
 				setup[k, "plain"], setup[k, "wpu"], r(setup[k, "plain"], setup[k, "wpu"]),
 				first[k, "plain"], first[k, "wpu"], r(first[k, "plain"], first[k, "wpu"]),
-				rss[k, "plain"], rss[k, "wpu"],
-				pte[k, "plain"], pte[k, "wpu"], r(pte[k, "plain"], pte[k, "wpu"])
+				rss[k, "plain"], rss[k, "wpu"], pte[k, "plain"], pte[k, "wpu"]
 		}
-	}'
+	}' | sort -t '|' -k2,2 -k3,3r -k4,4n -k5,5r
 }
 
 if [ "${1:-}" = --report ]; then
