@@ -23,7 +23,7 @@ report() {
 	tr -d '\r' | grep -oE '@@ QBENCH .*' | awk '
 	{ k = $3 " " $4 " " $6 " " $7; v = $5
 	  keys[k] = 1; setup[k, v] = $8; first[k, v] = $9; rss[k, v] = $10; pte[k, v] = $11 }
-	function r(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", b / a) : "-" }
+	function r(a, b) { return (a > 0 && b > 0) ? sprintf(b / a < 0.1 ? "%.3f" : "%.2f", b / a) : "-" }
 	END {
 		for (k in keys) {
 			split(k, f, " ")
