@@ -35,6 +35,8 @@
  * Figures: setup_ms (migrate sent -> RESUME event), first_byte_ms
  * (migrate sent -> the sink's first read), rss_kib/pte_kib (QEMU's VmRSS,
  * VmPTE at RESUME); wall clock (CLOCK_MONOTONIC) of the machine it runs on.
+ * Debugging: QSNAP_ALL=1 prints every wrong page (not only the first 10),
+ * QSNAP_DEBUG=1 the answers to query-migrate.
  */
 #define _GNU_SOURCE
 #include <errno.h>
