@@ -7,6 +7,7 @@
 #   make demo                        boot Debian 6.1 in QEMU: the gap, the module, the gap closed
 #   make check                       VM tests on every kernel of tests/kernels.conf
 #   make check ARGS="--kernel 6.1"   ... with tests/run options (see tests/run -h)
+#   make check-apps                  real applications in the VMs (tests/apps/README)
 #   make bench                       benchmarks in QEMU, every kernel (docs/benchmarks.md)
 #   make bench-quick                 ... 64 MiB, THP never: a smoke test for CI
 #   make lint                        checkpatch, shellcheck, W=1 builds, version,
@@ -20,7 +21,7 @@ KDIR ?= $(shell tests/kbuild-dir $(KERNEL))
 endif
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all module demo check bench bench-quick lint clean
+.PHONY: all module demo check check-apps bench bench-quick lint clean
 
 all: module
 
@@ -36,6 +37,9 @@ demo:
 
 check:
 	tests/run $(ARGS)
+
+check-apps:
+	tests/apps/run $(ARGS)
 
 bench:
 	tests/bench/run $(ARGS)
