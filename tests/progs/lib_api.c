@@ -496,8 +496,11 @@ static void nobody_unpriv0(void)
 
 	uffd_wpu_probe(&p);
 	fprintf(stderr, "lib_api: uid 65534, unprivileged_userfaultfd=0: %s\n", p.message);
-	/* 5.11+ still permit UFFD_USER_MODE_ONLY userfaultfds; 5.10 does not */
-	if (u_kernel_at_least(&env, 5, 11))
+	/*
+	 * 5.11+ still permit UFFD_USER_MODE_ONLY userfaultfds; stock 5.10 does
+	 * not, 5.10 with the module does (umode.c).
+	 */
+	if (u_kernel_at_least(&env, 5, 11) || root_support == UFFD_WPU_MODULE)
 		T_CHECK("nonroot-unpriv0", p.support == root_support &&
 			(p.flags & UFFD_WPU_PROBE_USER_MODE_ONLY),
 			"support %u flags %#x reason %u: %s", p.support, p.flags, p.reason,
