@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # A real QEMU background snapshot (migrate with capability
 # background-snapshot) of an inner VM, with Debian 12's QEMU as it is
 # (/opt/qemu/plain) and with patches/qemu (/opt/qemu/wpu), which asks for
@@ -62,14 +63,14 @@ snap() {
 	mkdir -p "$_d"
 	[ -n "$_thp" ] && echo "$_thp" >$THP
 	_vm0=$(vmstat_mig)
-	_out=$($Q/qsnap snap $Q/$_var/qemu-system-x86_64 "$_mib" "$_d" 2>&1)
+	_out=$("$Q/qsnap" snap "$Q/$_var/qemu-system-x86_64" "$_mib" "$_d" 2>&1)
 	_rc=$?
 	_vm1=$(vmstat_mig)
 	[ -n "$_thp" ] && echo "$thp0" >$THP
-	echo "$_out" | sed "s/^/    [$_state $_var ${_mib}M${_thp:+ $_thp}] /"
+	printf '%s\n' "$_out" | sed "s/^/    [$_state $_var ${_mib}M${_thp:+ $_thp}] /"
 	echo "    [$_state $_var ${_mib}M${_thp:+ $_thp}] vmstat during the run:" \
-		$(echo "$_vm0 $_vm1" | awk '{ n = NF / 2; for (i = 1; i <= n; i += 2)
-			printf "%s+%d ", $i, $(i + n + 1) - $(i + 1) }')
+		"$(echo "$_vm0 $_vm1" | awk '{ n = NF / 2; for (i = 1; i <= n; i += 2)
+			printf "%s+%d ", $i, $(i + n + 1) - $(i + 1) }')"
 	_wrong=$(echo "$_out" | sed -n 's/^qsnap: wrong=//p')
 	_path=$(sed -n 's/.*ram_write_tracking_prepare wp_unpopulated: \([01]\).*/\1/p' \
 		"$_d/qemu-src.log" | tail -n 1)
