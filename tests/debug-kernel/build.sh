@@ -35,7 +35,7 @@ DEBUG=(
 )
 ARGS=(
 	--name debug-6.1 --dir "$CACHE/debug-6.1" --localversion -wpu-debug
-	--deb linux-source-6.1 --conf "$TESTS_DIR/debug-kernel/kernels.conf"
+	--deb linux-source-6.1 --conf "$TESTS_DIR/debug-kernel/kernels.conf" --no-slim
 	--want PTE_MARKER_UFFD_WP
 	--hint KASAN_OUTLINE=n --hint KASAN_SW_TAGS=n
 	--hint DEBUG_KMEMLEAK_DEFAULT_OFF=n --hint DEBUG_KMEMLEAK_AUTO_SCAN=n

@@ -17,6 +17,8 @@
 #                 after olddefconfig; e.g. --set PTE_MARKER_UFFD_WP=n
 #   --mode M      what the module must do there: load (default) or refuse
 #                 (the kernel has the feature natively)
+#   --no-slim     keep x86_64_defconfig's drivers for hardware the guest
+#                 does not have (SLIM below: graphics, sound, USB, disks...)
 #   --rebuild     run make even if the cached build matches
 #
 # Example (the RHEL 9.2/9.3 situation: pte markers without uffd-wp ones):
@@ -83,6 +85,13 @@ HINTS=(
 	TRANSPARENT_HUGEPAGE_MADVISE=n DEBUG_INFO=n DEBUG_INFO_NONE=y
 	MODULE_SIG=n SECURITY_LOCKDOWN_LSM=n
 )
+# Hardware the guest (QEMU, serial console, initramfs, no disk, no network
+# device) never has: off unless --no-slim, which halves the build.
+SLIM=(
+	DRM=n SOUND=n WLAN=n WIRELESS=n USB_SUPPORT=n HID=n ETHERNET=n
+	NETWORK_FILESYSTEMS=n MEDIA_SUPPORT=n AGP=n ATA=n SCSI=n MD=n
+	INPUT_JOYSTICK=n INPUT_TABLET=n INPUT_TOUCHSCREEN=n
+)
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
 while [ $# -gt 0 ]; do
@@ -98,6 +107,7 @@ while [ $# -gt 0 ]; do
 	--conf) CONF=$2; shift ;;
 	--mode) MODE=$2; shift ;;
 	--rebuild) REBUILD=1 ;;
+	--no-slim) SLIM=() ;;
 	-j) JOBS=$2; shift ;;
 	-j*) JOBS=${1#-j} ;;
 	-h|--help) usage; exit 0 ;;
@@ -234,7 +244,7 @@ for o in "${REQUIRE[@]}"; do
 done
 checked+=("${WANTS[@]}" "${SETS[@]}")
 for o in "${checked[@]}"; do set_opt "$o"; done
-for o in "${HINTS[@]}"; do set_opt "$o"; done
+for o in "${HINTS[@]}" "${SLIM[@]}"; do set_opt "$o"; done
 "${KMAKE[@]}" -s KCONFIG_CONFIG=$WANT olddefconfig
 bad=()
 for o in "${checked[@]}"; do opt_ok "$o" || bad+=("$o"); done
