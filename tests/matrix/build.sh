@@ -221,7 +221,9 @@ WANT=.config.wanted
 "${KMAKE[@]}" -s KCONFIG_CONFIG=$WANT x86_64_defconfig
 sc() { "$SRC/scripts/config" --file "$OBJ/$WANT" "$@"; }
 # Whether this tree knows CONFIG_$1 (REQUIRE spans 5.10 to 6.12).
-known() { grep -rqs --include='Kconfig*' -E "^[[:space:]]*(menu)?config $1\$" "$SRC"; }
+SYMBOLS=$(grep -rhs --include='Kconfig*' -E '^[[:space:]]*(menu)?config [A-Z0-9_]+' "$SRC" |
+	awk '{ print $2 }' | sort -u)
+known() { grep -qx "$1" <<<"$SYMBOLS"; }
 set_opt() {
 	case $1 in
 	*=m) sc -m "${1%=m}" ;;
