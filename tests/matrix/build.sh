@@ -77,7 +77,7 @@ REQUIRE=(
 	KPROBES KALLSYMS KALLSYMS_ALL MODULES MODULE_UNLOAD
 	SERIAL_8250 SERIAL_8250_CONSOLE DEVTMPFS BLK_DEV_INITRD RD_GZIP
 	CHECKPOINT_RESTORE PROC_PAGE_MONITOR MEM_SOFT_DIRTY
-	DEBUG_FS TMPFS SHMEM HUGETLBFS IKCONFIG IKCONFIG_PROC
+	DEBUG_FS TMPFS SHMEM HUGETLBFS IKCONFIG IKCONFIG_PROC MMU_NOTIFIER
 )
 # Set before olddefconfig, not checked: no signing, no lockdown, no debug
 # info (small and fast), THP always on.
@@ -86,7 +86,9 @@ HINTS=(
 	MODULE_SIG=n SECURITY_LOCKDOWN_LSM=n
 )
 # Hardware the guest (QEMU, serial console, initramfs, no disk, no network
-# device) never has: off unless --no-slim, which halves the build.
+# device) never has: off unless --no-slim, which halves the build.  KVM (a
+# module) because it selects MMU_NOTIFIER, which uffd_wpu.ko needs and
+# which cannot be set by itself: x86_64_defconfig gets it from DRM_I915.
 SLIM=(
 	DRM=n SOUND=n WLAN=n WIRELESS=n USB_SUPPORT=n HID=n ETHERNET=n
 	NETWORK_FILESYSTEMS=n MEDIA_SUPPORT=n AGP=n ATA=n SCSI=n MD=n
@@ -94,6 +96,7 @@ SLIM=(
 	FB=n EFI=n PCCARD=n RFKILL=n HWMON=n WATCHDOG=n VIRTIO_MENU=n
 	MACINTOSH_DRIVERS=n CPU_FREQ=n HIBERNATION=n EXT4_FS=n ISO9660_FS=n
 	AUTOFS_FS=n QUOTA=n SECURITY_SELINUX=n AUDIT=n NET_SCHED=n
+	KVM=m
 )
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
