@@ -56,8 +56,16 @@ kbuild_dir() {
 	fi
 }
 
-# Per-kernel boot files extracted from linux-image-<ABI>.
-kernel_files_dir() { echo "$CACHE/$K_NAME"; }
+# Per-kernel boot files extracted from linux-image-<ABI>, or built by
+# tests/debug-kernel/build.sh ($CACHE/NAME) or tests/matrix/build.sh
+# ($CACHE/matrix/NAME).
+kernel_files_dir() {
+	if [ ! -d "$CACHE/$K_NAME" ] && [ -d "$CACHE/matrix/$K_NAME" ]; then
+		echo "$CACHE/matrix/$K_NAME"
+	else
+		echo "$CACHE/$K_NAME"
+	fi
+}
 
 # ---- time, logs and result counting (tests/run, tests/bench/run,
 # tests/packaging.sh)

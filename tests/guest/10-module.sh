@@ -43,12 +43,23 @@ if [ "$WPU_MODE" = refuse ]; then
 	t_exit
 fi
 
-case $WPU_KERNEL in
-5.10)	backend=zeropage
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete userfaultfd_release mremap_userfaultfd_prep pagemap_pmd_range handle_userfault pagemap_open __x64_sys_userfaultfd" ;;
-*)	backend=marker
-	hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete do_swap_page zap_page_range_single handle_userfault pagemap_open" ;;
-esac
+# The backend and hooks this kernel calls for, from what it offers (not
+# from its name: "5.14" or "6.1" is several kernels).  The marker backend
+# needs uffd-wp pte markers, which come with WP_HUGETLBFS_SHMEM; the other
+# parts fill in what the kernel lacks: reset.c (unregister/close/mremap do
+# not clear uffd-wp), pagemap bit 57, umode.c (no UFFD_USER_MODE_ONLY).
+if ! kernel_facts; then
+	fail facts "/tests/bin/wp_api --facts failed"
+	t_exit
+fi
+backend=zeropage
+[ "$KF_wp_hugetlbfs_shmem" = 1 ] && backend=marker
+hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete handle_userfault pagemap_open"
+[ $backend = marker ] && hooks="$hooks do_swap_page zap_page_range_single"
+[ "$KF_resets_wp" = 1 ] || hooks="$hooks userfaultfd_release mremap_userfaultfd_prep"
+[ "$KF_pagemap_bit57" = 1 ] || hooks="$hooks pagemap_pmd_range"
+[ "$KF_user_mode_only" = 1 ] || hooks="$hooks __x64_sys_userfaultfd"
+echo "    kernel facts: markers $KF_wp_hugetlbfs_shmem, resets uffd-wp $KF_resets_wp, pagemap bit 57 $KF_pagemap_bit57, UFFD_USER_MODE_ONLY $KF_user_mode_only: $backend backend, hooks: $hooks"
 nhooks=$(echo "$hooks" | wc -w)
 
 # --- refusals: nothing attached, one precise line ---------------------

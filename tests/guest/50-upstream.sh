@@ -4,9 +4,10 @@
 #   uffd-unit-tests -f NAME    every anon-relevant unit test -> unit-NAME
 #   uffd-stress anon MiB N     -> stress-anon
 #   pagemap_ioctl              -> pagemap_ioctl (-noexec build before 6.3;
-#                                 SKIP on 5.10 and stock kernels)
-# On 5.10 the -nouser builds are used (5.10 rejects UFFD_USER_MODE_ONLY),
-# unless the module accepts the flag (src/umode.c).
+#                                 SKIP without WP_HUGETLBFS_SHMEM, e.g.
+#                                 5.10, and on stock kernels)
+# Where userfaultfd(2) rejects UFFD_USER_MODE_ONLY (5.10) the -nouser
+# builds are used, unless the module accepts the flag (src/umode.c).
 # In load mode the module is loaded for these tests (/init loads it only
 # after the shell tests) and unloaded again afterwards.
 #
@@ -62,13 +63,12 @@ if [ "$WPU_MODE" = load ]; then
 	fi
 	echo "upstream: uffd_wpu $(cat $SYS/version) loaded, backend $(cat $SYS/backend), enabled $(cat $SYS/enabled), transparent $(cat $SYS/transparent)"
 fi
-# 5.10 takes UFFD_USER_MODE_ONLY only from a module that hooks userfaultfd(2)
-# (src/umode.c); otherwise the -nouser builds.
+# A kernel without UFFD_USER_MODE_ONLY (< 5.11) takes it only from a module
+# that hooks userfaultfd(2) (src/umode.c); otherwise the -nouser builds.
+# The facts are read with the module loaded: what the tests will meet.
+kernel_facts || echo "upstream: /tests/bin/wp_api --facts failed"
 sfx=
-if [ "$WPU_KERNEL" = 5.10 ] &&
-   ! grep -q '^__x64_sys_userfaultfd' /sys/kernel/debug/tracing/enabled_functions 2>/dev/null; then
-	sfx=-nouser
-fi
+[ "${KF_user_mode_only:-1}" = 1 ] || sfx=-nouser
 UNIT=$U/uffd-unit-tests$sfx
 STRESS=$U/uffd-stress$sfx
 echo "upstream: selftests of linux-source-6.12 $(cat $U/VERSION 2>/dev/null), ${UNIT##*/}, ${STRESS##*/}"
@@ -144,10 +144,11 @@ fi
 # WP_HUGETLBFS_SHMEM it calls ksft_exit_pass() before its plan: it "passes"
 # without testing anything on kernels without PAGEMAP_SCAN.
 # Kernels before 6.3 reject its MFD_NOEXEC_SEAL memfds: -noexec build
-# (tests/upstream/build.sh).  5.10 lacks UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+# (tests/upstream/build.sh).  A kernel without uffd-wp pte markers (5.10,
+# or CONFIG_PTE_MARKER_UFFD_WP=n) lacks UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
 # which init_uffd() requires: there it cannot start at all.
 PM=$U/pagemap_ioctl
-case $(uname -r) in 5.*|6.[0-2].*) PM=$U/pagemap_ioctl-noexec ;; esac
+[ "${KF_memfd_noexec_seal:-0}" = 1 ] || PM=$U/pagemap_ioctl-noexec
 P0=$(now_ms)
 echo "upstream: running ${PM##*/}"
 run_limited "$W/pm" "$PM"
@@ -156,8 +157,8 @@ grep -v '^ok ' "$W/pm" | sed 's/^/  | /'
 echo "upstream: pagemap_ioctl: $(grep -c '^ok ' "$W/pm") ok lines, $totals ($(why_rc $rc), $((($(now_ms) - P0) / 1000)) s)"
 if [ $rc -eq 0 ] && ! grep -q '^1\.\.[0-9]' "$W/pm"; then
 	why="init_uffd() failed and pagemap_ioctl exited 'pass' without testing (kernel-map §6)"
-	if [ "$WPU_KERNEL" = 5.10 ]; then
-		skip pagemap_ioctl "5.10 has no UFFD_FEATURE_WP_HUGETLBFS_SHMEM (5.19+), which init_uffd() requires with WP_UNPOPULATED|WP_ASYNC: $why"
+	if [ "${KF_wp_hugetlbfs_shmem:-1}" = 0 ]; then
+		skip pagemap_ioctl "kernel $(uname -r) offers no UFFD_FEATURE_WP_HUGETLBFS_SHMEM (5.19+ with CONFIG_PTE_MARKER_UFFD_WP), which init_uffd() requires with WP_UNPOPULATED|WP_ASYNC: $why"
 	elif [ "$WPU_MODE" = load ]; then
 		fail pagemap_ioctl "the module is loaded, but $why"
 	else

@@ -75,5 +75,18 @@ since() {
 		grep -v -e 'taints kernel' -e 'module verification failed' |
 		sed 's/^\[[^]]*\] //' | sort -u
 }
+# What the running kernel offers (with the module, if it is loaded), from
+# `wp_api --facts`: sets KF_wp_hugetlbfs_shmem (uffd-wp pte markers),
+# KF_user_mode_only, KF_pagemap_bit57, KF_resets_wp, KF_memfd_noexec_seal
+# to 0 or 1.  Tests expect from these, not from kernel names.  Returns 1
+# (and sets nothing) if the facts cannot be read.
+kernel_facts() {
+	_kf=$(/tests/bin/wp_api --facts 2>/dev/null) || return 1
+	# shellcheck disable=SC2034 # read by the scripts that source lib.sh
+	KF_wp_hugetlbfs_shmem='' KF_user_mode_only='' KF_pagemap_bit57='' \
+		KF_resets_wp='' KF_memfd_noexec_seal=''
+	eval "$(echo "$_kf" | sed -n 's/^\([a-z0-9_]*\)=\([01]\)$/KF_\1=\2/p')"
+	[ -n "${KF_wp_hugetlbfs_shmem:-}" ]
+}
 # Functions uffd_wpu's ftrace callback is attached to.
 hooked() { grep -c 'wpu_ftrace_thunk' "$EF" 2>/dev/null; }

@@ -165,8 +165,56 @@ static void holes_checks(void)
 	close(fd);
 }
 
-int main(void)
+/*
+ * wp_api --facts: what the running kernel offers by itself, as NAME=0|1
+ * lines, so that the guest scripts expect the module's backend and hooks
+ * from kernel facts rather than from kernel names ("5.14" is several
+ * kernels).  Run it while the module is not loaded.  No test lines.
+ */
+static int print_facts(void)
 {
+	uint64_t f = 0;
+	int fd, umode, bit57 = 0, reset = 0, noexec;
+	char *p;
+
+	fd = uffd_open();
+	if (fd < 0 || uffd_api(fd, 0, &f)) {
+		fprintf(stderr, "wp_api --facts: UFFDIO_API failed\n");
+		return 1;
+	}
+	close(fd);
+	/* UFFD_USER_MODE_ONLY (5.11): the kernel accepts the flag */
+	fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | 1);
+	umode = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	/* MFD_NOEXEC_SEAL (6.3): upstream's selftests use it */
+	fd = (int)syscall(__NR_memfd_create, "wp_api", 8U);
+	noexec = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	/* pagemap bit 57 (5.13), and UFFDIO_UNREGISTER clearing it (6.0) */
+	p = map_anon(PAGE);
+	fd = uffd_new(0);
+	if (p && fd >= 0) {
+		p[0] = 1;
+		if (!uffd_register_wp(fd, p, PAGE) && !uffd_wp(fd, p, PAGE, 1)) {
+			bit57 = pm_wp(p);
+			reset = bit57 && !uffd_unregister(fd, p, PAGE) && !pm_wp(p);
+		}
+	}
+	/* uffd-wp pte markers (CONFIG_PTE_MARKER_UFFD_WP) come with this one */
+	printf("wp_hugetlbfs_shmem=%d\n", !!(f & UFFD_FEATURE_WP_HUGETLBFS_SHMEM));
+	printf("user_mode_only=%d\npagemap_bit57=%d\nresets_wp=%d\n",
+	       umode, bit57, reset);
+	printf("memfd_noexec_seal=%d\n", noexec);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--facts"))
+		return print_facts();
 	t_prog = "wp_api";
 	u_watchdog(60);
 	env = u_env_get();

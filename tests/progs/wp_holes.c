@@ -584,12 +584,17 @@ static void t_exact(void)
 {
 	struct uffd_msg m;
 	char buf[160];
+	uint64_t f = 0;
 	int fd, n;
 	char *p;
 
 	u_current = "exact-address";
-	if (!u_kernel_at_least(&env, 5, 18)) {
-		t_skip("exact-address", "UFFD_FEATURE_EXACT_ADDRESS needs 5.18+ (kernel %s)",
+	fd = uffd_open();
+	n = fd >= 0 && !uffd_api(fd, 0, &f) && (f & UFFD_FEATURE_EXACT_ADDRESS);
+	if (fd >= 0)
+		close(fd);
+	if (!n) {
+		t_skip("exact-address", "kernel %s does not offer UFFD_FEATURE_EXACT_ADDRESS (5.18+)",
 		       env.release);
 		return;
 	}
