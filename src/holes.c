@@ -77,25 +77,51 @@ static long wpu_fill_table(struct vm_area_struct *vma, pmd_t *pmd,
 }
 
 /*
- * Zero-page backend only: before 5.19 a THP migration (NUMA balancing,
- * compaction) drops the uffd-wp bit of a huge pmd (set_pmd_migration_entry()
- * does not carry it), so a protected THP would silently become writable.
- * The bit survives migration on ptes: protect THPs as 512 ptes.  A THP
- * that is being migrated right now is a pmd migration entry, which the
- * original would protect by making it read-only, without the bit: split
- * it too, into 512 pte migration entries that take the bit and keep it
- * when the migration completes.  (6.1, the marker backend, carries the
- * bit on pmds.)
+ * THPs are write-protected (and unprotected) as 512 ptes, on every kernel
+ * the module loads on:
+ *
+ * - Before 6.5, change_pmd_range() reads a pmd twice without its lock:
+ *   is_swap_pmd(*pmd), then pmd_none_or_clear_bad_unless_trans_huge().  A
+ *   THP whose migration (move_pages(), NUMA balancing, compaction) installs
+ *   its pmd migration entry between the two reads is taken for a bad pmd
+ *   and cleared: the THP leaks ("BUG: Bad rss-counter state", "non-zero
+ *   pgtables_bytes" at exit) and its protection is gone.  6.5 reads the pmd
+ *   once (commit 670ddd8cdcbd, not in the stable trees this module serves).
+ *   A pmd that points to a page table keeps doing so while mmap_lock is
+ *   held (a collapse needs it for write), so once the THPs of the range are
+ *   pte-mapped the original never meets a huge pmd there.
+ * - Before 5.19 set_pmd_migration_entry() does not carry the uffd-wp bit of
+ *   a huge pmd; the pte migration entries of a pte-mapped THP do.
+ *
+ * A THP that is a pmd migration entry right now is split as well, into 512
+ * pte migration entries that keep the bit when the migration completes.
+ * The THP itself stays whole; only its mapping changes.  The huge zero page
+ * never migrates: huge holes stay huge.  Returns whether it split.
  */
 static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 			  pmd_t pmdval, unsigned long addr)
 {
-	/* The huge zero page never migrates: huge holes stay huge. */
-	if (wpu_markers() || wpu_is_huge_zero_pmd(pmdval) ||
+	if (wpu_is_huge_zero_pmd(pmdval) ||
 	    !(pmd_trans_huge(pmdval) || is_pmd_migration_entry(pmdval)))
 		return false;
 	wpu_split_huge_pmd(vma, pmd, addr & HPAGE_PMD_MASK);
 	return true;
+}
+
+/* wpu_split_thp() on each pmd of a range.  mmap_lock held. */
+static void wpu_split_thps(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long end)
+{
+	unsigned long next;
+
+	for (; addr < end; addr = next) {
+		pmd_t *pmd;
+
+		next = pmd_addr_end(addr, end);
+		pmd = wpu_pmd_lookup(vma->vm_mm, addr);
+		if (pmd && wpu_split_thp(vma, pmd, READ_ONCE(*pmd), addr))
+			cond_resched();
+	}
 }
 
 /*
@@ -245,6 +271,7 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 	unsigned long next;
 
 	wpu_mmap_assert_locked(mm);
+	wpu_split_thps(vma, addr, end);	/* for the original, see above */
 	if (wpu_markers() && !wpu_huge_holes_seen())
 		return true;
 	for (; addr < end; addr = next) {
@@ -263,7 +290,7 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		if (wpu_markers() || !pmd_present(pmdval) ||
 		    pmd_trans_huge(pmdval) || pmd_devmap(pmdval) ||
 		    pmd_bad(pmdval)) {
-			others = true;	/* markers, THPs: the original's */
+			others = true;	/* markers, read huge holes: the original's */
 			continue;
 		}
 		pte = pte_offset_map(pmd, addr);

@@ -4,7 +4,8 @@
  *
  * A protect request fills the holes of the range before the original runs,
  * an unprotect request clears them (holes.c says how and why in that
- * order); when only holes were there, the original is skipped.
+ * order); when only holes were there, the original is skipped.  Both map
+ * the THPs of the range by ptes first, for the original's sake (holes.c).
  */
 #include <linux/mm.h>
 
@@ -24,16 +25,14 @@ static wpu_cp_ret_t wpu_change_protection(WPU_CP_PARAMS)
 }
 
 /*
- * Only protect requests (UFFDIO_WRITEPROTECT) leave the original, and with
- * the zero-page backend (or once huge holes exist) unprotect requests too.
+ * Only uffd-wp requests (protect and unprotect) leave the original;
+ * mprotect() and NUMA hinting are not ours.
  */
 static bool wpu_cp_wants(struct pt_regs *regs)
 {
 	unsigned long flags = regs_get_kernel_argument(regs, WPU_CP_ARG_FLAGS);
 
-	return (flags & MM_CP_UFFD_WP) ||
-	       ((!wpu_markers() || wpu_huge_holes_seen()) &&
-		(flags & MM_CP_UFFD_WP_RESOLVE));
+	return flags & (MM_CP_UFFD_WP | MM_CP_UFFD_WP_RESOLVE);
 }
 
 static struct wpu_hook wpu_protect_hooks[] = {

@@ -11,7 +11,7 @@
 # the results port and judges the console.
 
 # A console line that fails a run (kernel complaints).
-VM_CONSOLE_RE='WARNING:|BUG:|Oops|Call Trace|soft lockup|hung_task|bad page|Kernel panic|general protection fault|kernel BUG'
+VM_CONSOLE_RE='WARNING:|BUG:|Oops|Call Trace|soft lockup|hung_task|bad page|bad pmd|bad pte|Kernel panic|general protection fault|kernel BUG'
 
 # vm_build_module TREE BUILD LOG: copy TREE's src/ (and include/) into
 # BUILD and build the module for the current kernel (kernel_lookup) into
