@@ -347,6 +347,31 @@ int u_query_holes(void)
 	return !r && (f & UFFD_FEATURE_WP_UNPOPULATED);
 }
 
+/*
+ * Does pagemap report uffd-wp (bit 57)?  Asked of the kernel, not of its
+ * version (5.13 upstream, earlier in some distribution kernels): a page
+ * written, registered, protected, and its pagemap entry read.
+ */
+static int u_probe_pm_uffd_wp(void)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd, r = 0;
+
+	if (p == MAP_FAILED)
+		return 0;
+	p[0] = 1;
+	fd = uffd_new(0);
+	if (fd >= 0) {
+		r = !uffd_register_wp(fd, p, psz) && !uffd_wp(fd, p, psz, 1) &&
+		    pm_wp(p);
+		close(fd);
+	}
+	munmap(p, psz);
+	return r;
+}
+
 struct u_env u_env_get(void)
 {
 	struct u_env e;
@@ -367,8 +392,8 @@ struct u_env u_env_get(void)
 	} else {
 		e.kind = e.holes ? U_NATIVE : U_STOCK;
 	}
-	/* PM_UFFD_WP appeared in 5.19; the module reports it on older kernels. */
-	e.pm_uffd_wp = u_kernel_at_least(&e, 5, 19) || e.kind == U_MODULE;
+	/* The module reports it where the kernel does not. */
+	e.pm_uffd_wp = e.kind == U_MODULE || u_probe_pm_uffd_wp();
 	fprintf(stderr, "%s: kernel %s, %s%s%s, WP_UNPOPULATED %s, pagemap bit 57 %s\n",
 		t_prog, e.release,
 		e.kind == U_NATIVE ? "native" :

@@ -169,7 +169,7 @@ struct u_env {
 	enum u_kind kind;
 	int holes;		/* a context can negotiate WP_UNPOPULATED */
 	int zeropage;		/* module with the zero-page backend */
-	int pm_uffd_wp;		/* pagemap reports bit 57 (5.19+ kernels) */
+	int pm_uffd_wp;		/* pagemap reports bit 57 (probed) */
 	int kmaj, kmin;
 	char backend[32];	/* module backend, "" if no module */
 	char release[65];
