@@ -8,6 +8,7 @@
 #   make check                       VM tests on every kernel of tests/kernels.conf
 #   make check ARGS="--kernel 6.1"   ... with tests/run options (see tests/run -h)
 #   make check-apps                  real applications in the VMs (tests/apps/README)
+#   make check-matrix                VM tests on the kernels tests/matrix/build.sh cached
 #   make bench                       benchmarks in QEMU, every kernel (docs/benchmarks.md)
 #   make bench-quick                 ... 64 MiB, THP never: a smoke test for CI
 #   make lint                        checkpatch, shellcheck, W=1 builds, version,
@@ -21,7 +22,7 @@ KDIR ?= $(shell tests/kbuild-dir $(KERNEL))
 endif
 KDIR ?= /lib/modules/$(KVER)/build
 
-.PHONY: all module demo check check-apps bench bench-quick lint clean
+.PHONY: all module demo check check-apps check-matrix bench bench-quick lint clean
 
 all: module
 
@@ -40,6 +41,9 @@ check:
 
 check-apps:
 	tests/apps/run $(ARGS)
+
+check-matrix:
+	tests/matrix/check $(ARGS)
 
 bench:
 	tests/bench/run $(ARGS)
