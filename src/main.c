@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uffd_wpu: UFFD_FEATURE_WP_UNPOPULATED for kernels 5.7-6.3.
+ * uffd_wpu: UFFD_FEATURE_WP_UNPOPULATED for kernels 5.7-6.2.
  *
  * Load order: choose the backend, resolve every symbol the chosen backend
  * calls, attach every hook or none, then bring up the control surface.
