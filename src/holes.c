@@ -108,22 +108,6 @@ static bool wpu_split_thp(struct vm_area_struct *vma, pmd_t *pmd,
 	return true;
 }
 
-/* wpu_split_thp() on each pmd of a range.  mmap_lock held. */
-static void wpu_split_thps(struct vm_area_struct *vma, unsigned long addr,
-			   unsigned long end)
-{
-	unsigned long next;
-
-	for (; addr < end; addr = next) {
-		pmd_t *pmd;
-
-		next = pmd_addr_end(addr, end);
-		pmd = wpu_pmd_lookup(vma->vm_mm, addr);
-		if (pmd && wpu_split_thp(vma, pmd, READ_ONCE(*pmd), addr))
-			cond_resched();
-	}
-}
-
 /*
  * Called with mmap_lock held (read for UFFDIO_WRITEPROTECT).  With the lock
  * held for read an anonymous page table cannot be freed or collapsed into a
@@ -256,7 +240,9 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
  * unregister or close, or when MISSING is registered over them, a hole that
  * nobody read is "none" again on 6.4+ (not resident, a MISSING fault on the
  * next access).  Turn such holes back into none ptes, and unread huge holes
- * (any backend) back into none pmds.  mmap_lock held.
+ * (any backend) back into none pmds.  Whatever the backend, the THPs of
+ * the range are mapped by ptes on the way (wpu_split_thp()), for the
+ * original that unprotects after us.  mmap_lock held.
  *
  * Returns false when the range held nothing else (it is all none now), so
  * that an unprotect has nothing left for the original to do: the same
@@ -266,14 +252,13 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
 bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		     unsigned long end)
 {
+	/* Markers need no clearing; huge holes (any backend) do. */
+	bool clear = !wpu_markers() || wpu_huge_holes_seen();
 	struct mm_struct *mm = vma->vm_mm;
-	bool others = false;
+	bool others = !clear;
 	unsigned long next;
 
 	wpu_mmap_assert_locked(mm);
-	wpu_split_thps(vma, addr, end);	/* for the original, see above */
-	if (wpu_markers() && !wpu_huge_holes_seen())
-		return true;
 	for (; addr < end; addr = next) {
 		pmd_t *pmd, pmdval;
 		pte_t *pte;
@@ -283,6 +268,12 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 		if (!pmd)
 			continue;
 		pmdval = READ_ONCE(*pmd);
+		if (wpu_split_thp(vma, pmd, pmdval, addr)) {
+			pmdval = READ_ONCE(*pmd);
+			cond_resched();
+		}
+		if (!clear)
+			continue;
 		if (wpu_huge_hole_release(vma, pmd, pmdval, addr, next, false))
 			pmdval = READ_ONCE(*pmd);
 		if (pmd_none(pmdval))
