@@ -194,6 +194,43 @@ static void toggle_during_migrations(int fd, int moves)
 	munmap(t.p, HPAGE);
 }
 
+/*
+ * What keeps the kernel's walk away from the race above: with the module,
+ * UFFDIO_WRITEPROTECT (protect or unprotect) of a THP in a context that
+ * protects holes maps it by ptes first, so AnonHugePages of the range is 0
+ * afterwards while every byte stays.  Native 6.4+ has no such race and
+ * keeps the pmd (nothing to check there).
+ */
+static void pte_mapped_after(int fd, int protect, const char *name)
+{
+	char *p;
+	long kb;
+	int r;
+
+	if (env.kind != U_MODULE || !env.holes) {
+		t_skip(name, "no module: the kernel keeps the pmd");
+		return;
+	}
+	p = new_thp(fd);
+	if (!p) {
+		t_skip(name, "no THP");
+		return;
+	}
+	r = uffd_wp(fd, p, HPAGE, protect);
+	if (r) {
+		t_fail(name, "UFFDIO_WRITEPROTECT: %s", strerror(-r));
+	} else {
+		kb = u_anon_huge_kb(p);
+		T_CHECK(name, kb == 0 && p[0] == 1 && p[HPAGE - 1] == 1 &&
+			pm_wp(p) == protect,
+			"after %s: AnonHugePages %ld kB, bytes %d %d, bit 57 %d",
+			protect ? "protect" : "unprotect", kb, p[0],
+			p[HPAGE - 1], pm_wp(p));
+	}
+	uffd_unregister(fd, p, HPAGE);
+	munmap(p, HPAGE);
+}
+
 int main(void)
 {
 	int fd, i, moved = 0, overlap = 0, lost = 0, first_lost = -1;
@@ -258,6 +295,8 @@ int main(void)
 		T_CHECK("protect-during-migration", !lost,
 			"round %d: uffd-wp lost after a protect during the THP's migration (%d of %d rounds overlapped)",
 			first_lost, overlap, moved);
+	pte_mapped_after(fd, 1, "protect-maps-thp-by-ptes");
+	pte_mapped_after(fd, 0, "unprotect-maps-thp-by-ptes");
 	toggle_during_migrations(fd, rounds / 3);
 	close(fd);
 	return t_exit();
