@@ -68,10 +68,11 @@ static void wpu_async_hugetlb(struct vm_fault *vmf)
 	if (!ptep)
 		return;
 	ptl = huge_pte_lock(h, mm, ptep);
-	entry = huge_ptep_get(ptep);
+	entry = wpu_compat_huge_ptep_get(mm, addr, ptep);
 	if (pte_present(entry) && wpu_compat_huge_pte_uffd_wp(entry)) {
-		set_huge_pte_at(mm, addr, ptep,
-				wpu_compat_huge_pte_clear_uffd_wp(entry));
+		wpu_compat_set_huge_pte(mm, addr, ptep,
+					wpu_compat_huge_pte_clear_uffd_wp(entry),
+					huge_page_size(h));
 		wpu_count(async_resolved);
 	}
 	spin_unlock(ptl);

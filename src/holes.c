@@ -185,20 +185,32 @@ static long wpu_protect_holes(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * Is there an unread hole in this page table?  *others is set when the
- * part scanned held anything else that is not none.
+ * part scanned held anything else that is not none.  Unlocked: the caller
+ * looks again under the lock.  The table is unmapped before the caller
+ * may sleep (6.5+ maps it inside an RCU read-side section).
  */
-static bool wpu_table_has_unread_holes(pte_t *pte, unsigned long addr,
+static bool wpu_table_has_unread_holes(pmd_t *pmd, unsigned long addr,
 				       unsigned long end, bool *others)
 {
-	for (; addr < end; addr += PAGE_SIZE, pte++) {
+	pte_t *start_pte = pte_offset_map(pmd, addr), *pte;
+	bool found = false;
+
+	if (!start_pte) {		/* 6.5+: the table went away */
+		*others = true;
+		return false;
+	}
+	for (pte = start_pte; addr < end; addr += PAGE_SIZE, pte++) {
 		pte_t v = READ_ONCE(*pte);
 
-		if (wpu_is_unread_hole(v))
-			return true;
+		if (wpu_is_unread_hole(v)) {
+			found = true;
+			break;
+		}
 		if (!pte_none(v))
 			*others = true;
 	}
-	return false;
+	pte_unmap(start_pte);
+	return found;
 }
 
 /* Clear the unread holes of one page table; *others as above. */
@@ -212,9 +224,13 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
 	spinlock_t *ptl;	/* of this page table */
 
 	/* A secondary MMU (KVM) may map the zero page without setting 'young'. */
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm, addr, end);
+	wpu_mn_range_init(&range, MMU_NOTIFY_CLEAR, vma, mm, addr, end);
 	wpu_mn_start(&range);
 	start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!start_pte) {		/* 6.5+: the table went away */
+		*others = true;
+		goto out;
+	}
 	for (pte = start_pte; a < end; a += PAGE_SIZE, pte++) {
 		pte_t old;
 
@@ -232,6 +248,7 @@ static void wpu_clear_table(struct vm_area_struct *vma, pmd_t *pmd,
 	pte_unmap_unlock(start_pte, ptl);
 	/* No TLB caches a translation whose accessed bit is clear: belt and braces. */
 	wpu_flush_tlb_range(mm, addr, end, PAGE_SHIFT);
+out:
 	wpu_mn_end(&range);
 }
 
@@ -261,7 +278,6 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 	wpu_mmap_assert_locked(mm);
 	for (; addr < end; addr = next) {
 		pmd_t *pmd, pmdval;
-		pte_t *pte;
 
 		next = pmd_addr_end(addr, end);
 		pmd = wpu_pmd_lookup(mm, addr);
@@ -284,10 +300,8 @@ bool wpu_clear_holes(struct vm_area_struct *vma, unsigned long addr,
 			others = true;	/* markers, read huge holes: the original's */
 			continue;
 		}
-		pte = pte_offset_map(pmd, addr);
-		if (wpu_table_has_unread_holes(pte, addr, next, &others))
+		if (wpu_table_has_unread_holes(pmd, addr, next, &others))
 			wpu_clear_table(vma, pmd, addr, next, &others);
-		pte_unmap(pte);
 		cond_resched();
 	}
 	return others;

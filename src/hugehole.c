@@ -51,6 +51,8 @@
 static unsigned long wpu_thp_flags_addr, wpu_huge_zero_pfn_addr;
 static unsigned long wpu_get_huge_zero_fn, wpu_pte_alloc_one_fn;
 static unsigned long wpu_deposit_fn, wpu_withdraw_fn, wpu_thp_vma_fn;
+/* 6.8+: the anonymous THP orders enabled in sysfs (compat.h) */
+unsigned long wpu_compat_thp_orders[3];
 
 #if ALLOC_SPLIT_PTLOCKS
 /*
@@ -76,11 +78,12 @@ void ptlock_free(struct page *page)
 static const struct wpu_sym wpu_huge_syms[] = {
 	{ "transparent_hugepage_flags", &wpu_thp_flags_addr, true, true },
 	{ "huge_zero_pfn", &wpu_huge_zero_pfn_addr, true, true },
-	{ "mm_get_huge_zero_page", &wpu_get_huge_zero_fn, true },
+	{ WPU_HUGE_ZERO_SYM, &wpu_get_huge_zero_fn, true },
 	{ "pte_alloc_one", &wpu_pte_alloc_one_fn, true },
 	{ "pgtable_trans_huge_deposit", &wpu_deposit_fn, true },
 	{ "pgtable_trans_huge_withdraw", &wpu_withdraw_fn, true },
 	{ WPU_THP_VMA_SYM, &wpu_thp_vma_fn, true },
+	WPU_THP_ORDER_SYMS
 	WPU_PTLOCK_FREE_SYM
 };
 
@@ -179,7 +182,7 @@ bool wpu_huge_eligible(struct vm_area_struct *vma)
 	flags = READ_ONCE(*(unsigned long *)wpu_thp_flags_addr);
 	if (!(flags & BIT(TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG)))
 		return false;
-	return wpu_compat_thp_vma(wpu_thp_vma_fn, vma);
+	return wpu_compat_thp_vma(wpu_thp_vma_fn, flags, vma);
 }
 
 /* A page table pte_alloc_one() gave us and nobody used. */
@@ -201,7 +204,6 @@ void wpu_huge_free_table(struct mm_struct *mm, pgtable_t table)
 int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 			  unsigned long haddr, pgtable_t *table)
 {
-	typeof(mm_get_huge_zero_page) *get_zero = (void *)wpu_get_huge_zero_fn;
 	typeof(pte_alloc_one) *alloc = (void *)wpu_pte_alloc_one_fn;
 	typeof(pgtable_trans_huge_deposit) *deposit = (void *)wpu_deposit_fn;
 	struct mm_struct *mm = vma->vm_mm;
@@ -210,14 +212,14 @@ int wpu_huge_hole_install(struct vm_area_struct *vma, pmd_t *pmd,
 	pmd_t entry;
 
 	wpu_mmap_assert_locked(mm);
-	if (!transhuge_vma_suitable(vma, haddr) || check_stable_address_space(mm))
+	if (!wpu_compat_thp_suitable(vma, haddr) || check_stable_address_space(mm))
 		return 0;
 	if (!*table) {
 		*table = alloc(mm);
 		if (!*table)
 			return -ENOMEM;
 	}
-	zero = get_zero(mm);
+	zero = wpu_compat_huge_zero(wpu_get_huge_zero_fn, mm);
 	if (!zero)
 		return 0;
 	entry = pmd_mkhuge(mk_pmd(zero, vma->vm_page_prot));
@@ -275,9 +277,9 @@ static void wpu_huge_hole_put(struct vm_area_struct *vma, pmd_t *pmd,
 	spinlock_t *ptl;	/* of this pmd */
 	pgtable_t table;
 	pmd_t old, tmp;
-	pte_t hole, *pte;
+	pte_t hole, *start_pte, *pte;
 
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma, mm, haddr, end);
+	wpu_mn_range_init(&range, MMU_NOTIFY_CLEAR, vma, mm, haddr, end);
 	wpu_mn_start(&range);
 	ptl = pmd_lock(mm, pmd);
 	if (!wpu_is_unread_huge_hole(*pmd))
@@ -296,9 +298,11 @@ static void wpu_huge_hole_put(struct vm_area_struct *vma, pmd_t *pmd,
 	/* As __split_huge_zero_page_pmd(), with holes instead of zero ptes. */
 	hole = wpu_hole_pte(vma, haddr);
 	pmd_populate(mm, &tmp, table);
-	pte = pte_offset_map(&tmp, haddr);
-	for (addr = haddr; addr < end; addr += PAGE_SIZE, pte++)
+	/* @tmp points to a table: this cannot fail. */
+	start_pte = pte_offset_map(&tmp, haddr);
+	for (addr = haddr, pte = start_pte; addr < end; addr += PAGE_SIZE, pte++)
 		set_pte_at(mm, addr, pte, hole);
+	pte_unmap(start_pte);
 	smp_wmb();	/* the ptes before the pmd that points to them */
 	pmd_populate(mm, pmd, table);
 unlock:

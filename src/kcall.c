@@ -22,6 +22,13 @@
 
 struct wpu_kcall wpu_kc __ro_after_init;
 
+/* Resolved on 6.5+ only (compat.h, "mapping a page table"). */
+pte_t *(*wpu_compat_pte_map_fn)(pmd_t *pmd, unsigned long addr,
+				pmd_t *pmdvalp) __ro_after_init;
+pte_t *(*wpu_compat_pte_map_lock_fn)(struct mm_struct *mm, pmd_t *pmd,
+				     unsigned long addr,
+				     spinlock_t **ptlp) __ro_after_init;
+
 /* The resolver stores an address; the field is a pointer of that size. */
 #define WPU_KC(field)	((unsigned long *)&wpu_kc.field)
 
@@ -31,6 +38,7 @@ static const struct wpu_sym wpu_kcall_syms[] = {
 	{ "__pud_alloc", WPU_KC(__pud_alloc) },
 	{ "__pmd_alloc", WPU_KC(__pmd_alloc) },
 	{ "__pte_alloc", WPU_KC(__pte_alloc) },
+	WPU_PTE_MAP_SYMS
 	{ "__anon_vma_prepare", WPU_KC(__anon_vma_prepare) },
 	{ "__split_huge_pmd", WPU_KC(__split_huge_pmd) },
 	{ "flush_tlb_mm_range", WPU_KC(flush_tlb_mm_range) },
@@ -83,7 +91,7 @@ void wpu_mn_start(struct mmu_notifier_range *range)
 void wpu_mn_end(struct mmu_notifier_range *range)
 {
 	if (mm_has_notifiers(range->mm))
-		wpu_kc.invalidate_range_end(range, false);
+		wpu_compat_mn_end(wpu_kc.invalidate_range_end, range);
 }
 
 /* The p?d_alloc() inlines, calling the resolved allocators. */

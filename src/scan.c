@@ -498,8 +498,8 @@ static int wpu_scan_hugetlb_entry(pte_t *ptep, unsigned long hmask,
 				  struct mm_walk *walk)
 {
 	struct wpu_scan *s = walk->private;
-	unsigned long cats = s->vma_cats |
-			     wpu_hugetlb_cats(huge_ptep_get(ptep));
+	pte_t pte = wpu_compat_huge_ptep_get(walk->mm, start, ptep);
+	unsigned long cats = s->vma_cats | wpu_hugetlb_cats(pte);
 
 	if (!wpu_scan_match(s, cats))
 		return 0;
@@ -621,8 +621,8 @@ static int wpu_scan_pass(struct mm_struct *mm, struct wpu_scan *s,
 	if (ret)
 		return ret;
 	/* Secondary MMUs (KVM) must stop writing what we protect. */
-	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, NULL, mm,
-				start, s->arg.end);
+	wpu_mn_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, NULL, mm, start,
+			  s->arg.end);
 	if (wp)
 		wpu_mn_start(&range);
 	ret = wpu_kc.walk_page_range(mm, start, s->arg.end, &wpu_scan_ops, s);

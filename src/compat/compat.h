@@ -13,6 +13,7 @@
 #include <linux/ftrace.h>
 #include <linux/mm.h>
 #include <linux/hugetlb.h>
+#include <linux/mmu_notifier.h>
 #include <linux/swap.h>		/* before swapops.h: MAX_SWAPFILES_SHIFT */
 #include <linux/swapops.h>
 #include <linux/userfaultfd_k.h>
@@ -115,6 +116,67 @@ typedef unsigned long wpu_cp_ret_t;
 #define WPU_CP_ARG_FLAGS	4
 #endif
 
+/* --- mapping a page table --------------------------------------------- */
+
+/*
+ * 6.5 moved pte_offset_map() and pte_offset_map_lock() out of line (they
+ * may now fail: NULL when the pmd no longer points to a table) and did not
+ * export them.  The resolved functions (kcall.c, WPU_PTE_MAP_SYMS) stand
+ * in under the same names, so that the callers, which check for NULL on
+ * every kernel, read as kernel code does.
+ */
+#ifdef WPU_HAVE_PTE_MAP_OOL
+extern pte_t *(*wpu_compat_pte_map_fn)(pmd_t *pmd, unsigned long addr,
+				       pmd_t *pmdvalp);
+extern pte_t *(*wpu_compat_pte_map_lock_fn)(struct mm_struct *mm, pmd_t *pmd,
+					    unsigned long addr, spinlock_t **ptlp);
+#define WPU_PTE_MAP_SYMS						\
+	{ "__pte_offset_map", (unsigned long *)&wpu_compat_pte_map_fn },	\
+	{ "__pte_offset_map_lock",					\
+	  (unsigned long *)&wpu_compat_pte_map_lock_fn },
+
+static inline pte_t *wpu_compat_pte_map(pmd_t *pmd, unsigned long addr)
+{
+	return wpu_compat_pte_map_fn(pmd, addr, NULL);
+}
+
+static inline pte_t *wpu_compat_pte_map_lock(struct mm_struct *mm,
+					     pmd_t *pmd, unsigned long addr,
+					     spinlock_t **ptlp)
+{
+	return wpu_compat_pte_map_lock_fn(mm, pmd, addr, ptlp);
+}
+
+#define pte_offset_map(pmd, addr)	wpu_compat_pte_map(pmd, addr)
+#define pte_offset_map_lock(mm, pmd, addr, ptlp) \
+	wpu_compat_pte_map_lock(mm, pmd, addr, ptlp)
+#else
+#define WPU_PTE_MAP_SYMS
+#endif
+
+/* --- mmu notifier ranges ---------------------------------------------- */
+
+/* 6.3 dropped the VMA from mmu_notifier_range_init(); callers still pass it. */
+static inline void wpu_mn_range_init(struct mmu_notifier_range *range,
+				     enum mmu_notifier_event event,
+				     struct vm_area_struct *vma,
+				     struct mm_struct *mm, unsigned long start,
+				     unsigned long end)
+{
+#ifdef WPU_MN_RANGE_HAS_VMA
+	mmu_notifier_range_init(range, event, 0, vma, mm, start, end);
+#else
+	mmu_notifier_range_init(range, event, 0, mm, start, end);
+#endif
+}
+
+/* 6.6 dropped only_end from the out-of-line half of _range_end(). */
+#ifdef WPU_MN_END_HAS_ONLY_END
+#define wpu_compat_mn_end(fn, range)	(fn)(range, false)
+#else
+#define wpu_compat_mn_end(fn, range)	(fn)(range)
+#endif
+
 /* --- resetting uffd-wp (only built where the kernel does not) ----------- */
 
 #if defined(WPU_KERNEL_RESETS_WP) || defined(WPU_CP_HAS_TLB)
@@ -146,7 +208,11 @@ typedef unsigned long wpu_cp_ret_t;
  * the configuration (lockdep grows the wait queues) exactly as the kernel's
  * own.  Only 'features' and 'mm' are ever read or written; both are checked
  * against known values before the module trusts the layout (see ctx.c).
+ * 6.8 made the definition public: then it is the kernel's own.
  */
+#ifdef WPU_HAVE_CTX_PUBLIC
+#define wpu_uffd_ctx	userfaultfd_ctx
+#else
 struct wpu_uffd_ctx {
 	wait_queue_head_t fault_pending_wqh;
 	wait_queue_head_t fault_wqh;
@@ -164,6 +230,7 @@ struct wpu_uffd_ctx {
 #endif
 	struct mm_struct *mm;
 };
+#endif
 
 /* Same in every supported kernel: fs/userfaultfd.c */
 struct wpu_uffd_fork_ctx {
@@ -173,6 +240,26 @@ struct wpu_uffd_fork_ctx {
 };
 
 #define WPU_UFFD_FEATURE_INITIALIZED	BIT(31)
+
+/*
+ * Where a context's feature word records what the module granted (fork
+ * copies the word into the child's context).  A kernel whose uapi lacks
+ * bits 13 and 15 never reads them: they are kept there, as 6.4+ and 6.7+
+ * keep them, and /proc's fdinfo reads as on those kernels.  A kernel whose
+ * uapi names them without offering them (CONFIG_PTE_MARKER_UFFD_WP off:
+ * RHEL 9.4 - 9.6, or 6.4+ built so) acts on them in stock code: bit 13
+ * would make change_protection() write markers into holes, which such a
+ * kernel then meets unprepared, and bit 15 would resolve faults behind our
+ * back.  There the module keeps two bits of its own, below
+ * UFFD_FEATURE_INITIALIZED, which no kernel uses.
+ */
+#ifdef WPU_UAPI_NAMES_WP_UNPOPULATED
+#define WPU_CTX_HOLES	BIT(29)
+#define WPU_CTX_ASYNC	BIT(30)
+#else
+#define WPU_CTX_HOLES	((unsigned int)UFFD_WPU_FEATURE_WP_UNPOPULATED)
+#define WPU_CTX_ASYNC	((unsigned int)UFFD_WPU_FEATURE_WP_ASYNC)
+#endif
 
 /*
  * The features this kernel's stock userfaultfd_api() accepts: its uapi
@@ -304,18 +391,78 @@ static inline pte_t wpu_compat_huge_pte_clear_uffd_wp(pte_t pte)
 }
 #endif
 
+/* 6.6 gave set_huge_pte_at() the page size, 6.11 huge_ptep_get() the mm. */
+static inline pte_t wpu_compat_huge_ptep_get(struct mm_struct *mm,
+					     unsigned long addr, pte_t *ptep)
+{
+#ifdef WPU_HUGE_PTEP_GET_HAS_MM
+	return huge_ptep_get(mm, addr, ptep);
+#else
+	return huge_ptep_get(ptep);
+#endif
+}
+
+static inline void wpu_compat_set_huge_pte(struct mm_struct *mm,
+					   unsigned long addr, pte_t *ptep,
+					   pte_t pte, unsigned long size)
+{
+#ifdef WPU_SET_HUGE_PTE_HAS_SZ
+	set_huge_pte_at(mm, addr, ptep, pte, size);
+#else
+	set_huge_pte_at(mm, addr, ptep, pte);
+#endif
+}
+
 /* --- huge holes: is a VMA THP-eligible for a page fault? ----------------- */
 
 /*
- * What the fault path asks before it maps a huge zero page: 6.1 calls
- * hugepage_vma_check(vma, vm_flags, smaps=false, in_pf=true,
- * enforce_sysfs=true); 5.10 inlines __transparent_hugepage_enabled(),
+ * What the fault path asks before it maps a huge zero page: 6.8+ calls
+ * thp_vma_allowable_order(vma, vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS,
+ * PMD_ORDER), 6.1 hugepage_vma_check(vma, vm_flags, smaps=false,
+ * in_pf=true, enforce_sysfs=true); 5.10 inlines __transparent_hugepage_enabled(),
  * whose out-of-line twin is transparent_hugepage_active().  Neither is
  * exported: @fn is the address resolved by name (WPU_THP_VMA_SYM).
  */
-#ifdef WPU_HAVE_HUGEPAGE_VMA_CHECK
+#ifdef WPU_HAVE_THP_ORDERS
+/*
+ * For anonymous memory the sysfs part is in the inline: the PMD order must
+ * be enabled (always, madvise, or inherit from the global setting @flags,
+ * transparent_hugepage_flags) before the out-of-line check is asked.
+ */
+extern unsigned long wpu_compat_thp_orders[3];
+#define WPU_THP_VMA_SYM	"__thp_vma_allowable_orders"
+#define WPU_THP_ORDER_SYMS						\
+	{ "huge_anon_orders_always", &wpu_compat_thp_orders[0], true, true }, \
+	{ "huge_anon_orders_madvise", &wpu_compat_thp_orders[1], true, true }, \
+	{ "huge_anon_orders_inherit", &wpu_compat_thp_orders[2], true, true },
+
+static inline unsigned long wpu_compat_thp_order_mask(int i)
+{
+	return READ_ONCE(*(unsigned long *)wpu_compat_thp_orders[i]);
+}
+
+static inline bool wpu_compat_thp_vma(unsigned long fn, unsigned long flags,
+				      struct vm_area_struct *vma)
+{
+	typeof(__thp_vma_allowable_orders) *orders = (void *)fn;
+	unsigned long vm_flags = vma->vm_flags;
+	unsigned long mask = wpu_compat_thp_order_mask(0);
+
+	if (vm_flags & VM_HUGEPAGE)
+		mask |= wpu_compat_thp_order_mask(1);
+	if ((flags & BIT(TRANSPARENT_HUGEPAGE_FLAG)) ||
+	    ((vm_flags & VM_HUGEPAGE) &&
+	     (flags & BIT(TRANSPARENT_HUGEPAGE_REQ_MADV_FLAG))))
+		mask |= wpu_compat_thp_order_mask(2);
+	if (!(mask & BIT(PMD_ORDER)))
+		return false;
+	return orders(vma, vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS,
+		      BIT(PMD_ORDER));
+}
+#elif defined(WPU_HAVE_HUGEPAGE_VMA_CHECK)
+#define WPU_THP_ORDER_SYMS
 #define WPU_THP_VMA_SYM	"hugepage_vma_check"
-static inline bool wpu_compat_thp_vma(unsigned long fn,
+static inline bool wpu_compat_thp_vma(unsigned long fn, unsigned long flags,
 				      struct vm_area_struct *vma)
 {
 	typeof(hugepage_vma_check) *check = (void *)fn;
@@ -323,8 +470,9 @@ static inline bool wpu_compat_thp_vma(unsigned long fn,
 	return check(vma, vma->vm_flags, false, true, true);
 }
 #elif defined(WPU_HAVE_THP_ACTIVE)
+#define WPU_THP_ORDER_SYMS
 #define WPU_THP_VMA_SYM	"transparent_hugepage_active"
-static inline bool wpu_compat_thp_vma(unsigned long fn,
+static inline bool wpu_compat_thp_vma(unsigned long fn, unsigned long flags,
 				      struct vm_area_struct *vma)
 {
 	typeof(transparent_hugepage_active) *active = (void *)fn;
@@ -333,11 +481,45 @@ static inline bool wpu_compat_thp_vma(unsigned long fn,
 }
 #else
 /* 6.4+ (native.c only) or unknown: no huge holes. */
+#define WPU_THP_ORDER_SYMS
 #define WPU_THP_VMA_SYM	"wpu_no_thp_vma_check"
-static inline bool wpu_compat_thp_vma(unsigned long fn,
+static inline bool wpu_compat_thp_vma(unsigned long fn, unsigned long flags,
 				      struct vm_area_struct *vma)
 {
 	return false;
+}
+#endif
+
+/* Does [haddr, haddr + 2 MiB) fit the VMA, suitably aligned? */
+static inline bool wpu_compat_thp_suitable(struct vm_area_struct *vma,
+					   unsigned long haddr)
+{
+#ifdef WPU_HAVE_THP_ORDERS
+	return thp_vma_suitable_order(vma, haddr, PMD_ORDER);
+#else
+	return transhuge_vma_suitable(vma, haddr);
+#endif
+}
+
+/* The huge zero page, allocated on first use and pinned for @mm. */
+#ifdef WPU_HAVE_HUGE_ZERO_FOLIO
+#define WPU_HUGE_ZERO_SYM	"mm_get_huge_zero_folio"
+static inline struct page *wpu_compat_huge_zero(unsigned long fn,
+						struct mm_struct *mm)
+{
+	typeof(mm_get_huge_zero_folio) *get = (void *)fn;
+	struct folio *zero = get(mm);
+
+	return zero ? &zero->page : NULL;
+}
+#else
+#define WPU_HUGE_ZERO_SYM	"mm_get_huge_zero_page"
+static inline struct page *wpu_compat_huge_zero(unsigned long fn,
+						struct mm_struct *mm)
+{
+	typeof(mm_get_huge_zero_page) *get = (void *)fn;
+
+	return get(mm);
 }
 #endif
 

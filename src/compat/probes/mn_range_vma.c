@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmu_notifier_range_init() takes the VMA (until 6.2).  Required: the
- * module's callers pass it; 6.3 dropped the argument.
+ * mmu_notifier_range_init() takes the VMA (until 6.2); 6.3 dropped the
+ * argument (compat.h wpu_mn_range_init()).
  */
 #include <linux/mmu_notifier.h>
 

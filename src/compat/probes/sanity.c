@@ -6,6 +6,7 @@
 #include <linux/ftrace.h>
 #include <linux/mm.h>
 #include <linux/hugetlb.h>
+#include <linux/mmu_notifier.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
 #include <linux/userfaultfd_k.h>
