@@ -59,10 +59,25 @@ void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features)
 	}
 }
 
+/*
+ * The feature word UFFDIO_API stores for @features (UFFD_FEATURE_* as the
+ * user asked, ours included): ours go where compat.h says they are kept.
+ */
+unsigned int wpu_ctx_word(u64 features)
+{
+	unsigned int word = (unsigned int)(features & ~(u64)WPU_FEATURES);
+
+	if (features & WPU_FEATURE_WP_UNPOPULATED)
+		word |= WPU_CTX_HOLES;
+	if (features & WPU_FEATURE_WP_ASYNC)
+		word |= WPU_CTX_ASYNC;
+	return word | WPU_UFFD_FEATURE_INITIALIZED;
+}
+
 /* Lockless: also called from ftrace callbacks. */
 bool wpu_ctx_protects_holes(struct wpu_uffd_ctx *ctx)
 {
-	return (READ_ONCE(ctx->features) & WPU_FEATURE_WP_UNPOPULATED) ||
+	return (READ_ONCE(ctx->features) & WPU_CTX_HOLES) ||
 	       wpu_mm_opted_in(ctx->mm);
 }
 
@@ -78,5 +93,5 @@ bool wpu_vma_wp_async(struct vm_area_struct *vma)
 {
 	struct wpu_uffd_ctx *ctx = wpu_compat_vma_ctx(vma);
 
-	return ctx && (READ_ONCE(ctx->features) & WPU_FEATURE_WP_ASYNC);
+	return ctx && (READ_ONCE(ctx->features) & WPU_CTX_ASYNC);
 }

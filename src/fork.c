@@ -30,7 +30,7 @@ static bool wpu_fork_copies_holes(struct wpu_uffd_fork_ctx *fctx)
  */
 static bool wpu_fork_carries_optin(struct wpu_uffd_fork_ctx *fctx)
 {
-	return !(READ_ONCE(fctx->orig->features) & WPU_FEATURE_WP_UNPOPULATED) &&
+	return !(READ_ONCE(fctx->orig->features) & WPU_CTX_HOLES) &&
 	       wpu_mm_opted_in(fctx->orig->mm);
 }
 
@@ -41,7 +41,7 @@ static bool wpu_fork_carries_optin(struct wpu_uffd_fork_ctx *fctx)
  */
 static bool wpu_fork_async(struct wpu_uffd_fork_ctx *fctx)
 {
-	return READ_ONCE(fctx->orig->features) & WPU_FEATURE_WP_ASYNC;
+	return READ_ONCE(fctx->orig->features) & WPU_CTX_ASYNC;
 }
 
 static bool wpu_fork_matters(struct wpu_uffd_fork_ctx *fctx)
@@ -70,8 +70,7 @@ static void wpu_dup_userfaultfd_complete(struct list_head *fcs)
 		if (!fctx->new)
 			continue;
 		if (wpu_fork_carries_optin(fctx))
-			wpu_ctx_add_features(fctx->new,
-					     WPU_FEATURE_WP_UNPOPULATED);
+			wpu_ctx_add_features(fctx->new, WPU_CTX_HOLES);
 		if (wpu_fork_copies_holes(fctx))
 			wpu_track_child(fctx->new->mm, true);
 		else if (wpu_fork_async(fctx))

@@ -94,8 +94,7 @@ static long wpu_api(struct wpu_uffd_ctx *ctx, struct uffdio_api __user *uapi)
 	if (copy_to_user(uapi, &api, sizeof(api)))
 		return -EFAULT;
 	/* A second UFFDIO_API, or another thread's won: stock's EINVAL. */
-	if (cmpxchg(&ctx->features, 0,
-		    (unsigned int)features | WPU_UFFD_FEATURE_INITIALIZED))
+	if (cmpxchg(&ctx->features, 0, wpu_ctx_word(features)))
 		return wpu_api_fail(uapi, -EINVAL);
 	if (features & WPU_FEATURES)
 		wpu_count(api_granted);

@@ -54,6 +54,7 @@ int wpu_anon_vma_prepare(struct vm_area_struct *vma);
 extern const struct wpu_part wpu_ctx_part;
 bool wpu_ctx_wants_holes(struct vm_area_struct *vma);
 bool wpu_ctx_protects_holes(struct wpu_uffd_ctx *ctx);
+unsigned int wpu_ctx_word(u64 features);
 void wpu_ctx_add_features(struct wpu_uffd_ctx *ctx, unsigned int features);
 bool wpu_vma_wp_async(struct vm_area_struct *vma);
 
