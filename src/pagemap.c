@@ -3,8 +3,9 @@
  * The two /proc/PID/pagemap hooks.
  *
  * pagemap_open(): PAGEMAP_SCAN (Linux 6.7).  Stock kernels before 6.7 give
- * pagemap files no ioctl handler at all, so ioctl(2) ends in -ENOTTY.
- * Every pagemap file opened while the module is loaded gets one instead:
+ * pagemap files no ioctl handler at all, so ioctl(2) ends in -ENOTTY; a
+ * later one built without uffd-wp markers has its own, without WP_ASYNC.
+ * Every pagemap file opened while the module is loaded gets ours instead:
  * the open is taken here (pagemap_open(), reached by nothing but opens of
  * /proc/PID/pagemap) and the file's operations are replaced by a copy of
  * the kernel's own plus an ioctl handler, the way a driver's open() uses
@@ -58,14 +59,35 @@ static bool wpu_scan_offered(struct mm_struct *mm)
 	       (current->mm && wpu_mm_opted_in(current->mm));
 }
 
-/* Not a wrapper: the file holds the module (wpu_pagemap_open()). */
+/*
+ * Not a wrapper: the file holds the module (wpu_pagemap_open()).  A kernel
+ * that has an ioctl of its own (6.7+, or one built without uffd-wp markers
+ * and so without WP_ASYNC) answers whatever we do not: its PAGEMAP_SCAN
+ * cannot write-protect in the contexts we serve, whose WP_ASYNC is ours.
+ */
 static long wpu_pagemap_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
+	const struct file_operations *own = wpu_kc.proc_pagemap_operations;
+
+	if (cmd == PAGEMAP_SCAN && wpu_scan_offered(file->private_data))
+		return wpu_pagemap_scan(file->private_data, arg);
+	if (own->unlocked_ioctl)
+		return own->unlocked_ioctl(file, cmd, arg);
 	if (!wpu_scan_offered(file->private_data))
 		return -ENOTTY;	/* what stock says */
-	return cmd == PAGEMAP_SCAN ?
-	       wpu_pagemap_scan(file->private_data, arg) : -EINVAL;
+	return -EINVAL;
+}
+
+static long wpu_pagemap_compat_ioctl(struct file *file, unsigned int cmd,
+				     unsigned long arg)
+{
+	const struct file_operations *own = wpu_kc.proc_pagemap_operations;
+
+	if (own->compat_ioctl &&
+	    !(cmd == PAGEMAP_SCAN && wpu_scan_offered(file->private_data)))
+		return own->compat_ioctl(file, cmd, arg);
+	return wpu_pagemap_ioctl(file, cmd, arg);
 }
 
 /* The kernel's pagemap operations, plus the ioctl: see the top of the file. */
@@ -78,7 +100,7 @@ int wpu_pagemap_init(void)
 		return -ENOMEM;
 	f->owner = THIS_MODULE;
 	f->unlocked_ioctl = wpu_pagemap_ioctl;
-	f->compat_ioctl = wpu_pagemap_ioctl;	/* the ABI has no pointers */
+	f->compat_ioctl = wpu_pagemap_compat_ioctl;	/* no pointers in the ABI */
 	wpu_pagemap_fops_ioctl = f;
 	return 0;
 }
@@ -176,6 +198,8 @@ static void wpu_mark_entries(u64 *pme, pmd_t *pmdp, unsigned long addr,
 	if (pmd_none(pmd) || pmd_bad(pmd))
 		return;
 	start_pte = pte_offset_map_lock(walk->mm, pmdp, addr, &ptl);
+	if (!start_pte)
+		return;
 	for (i = 0, pte = start_pte; i < n; i++, pte++)
 		if (wpu_pte_uffd_wp(*pte))
 			pme[i] |= WPU_PM_UFFD_WP;
