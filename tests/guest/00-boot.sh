@@ -13,6 +13,13 @@ else
 	pass boot
 fi
 
+# What the kernel offers by itself, for the tests that expect the module to
+# leave it alone (uffd_util.h u_kernel_fact()): only while no module is in.
+if [ ! -d /sys/kernel/uffd_wpu ]; then
+	/tests/bin/wp_api --facts >/tmp/wpu-kernel-facts 2>/dev/null ||
+		rm -f /tmp/wpu-kernel-facts
+fi
+
 check proc-sys-vm "/proc/sys/vm missing" test -d /proc/sys/vm
 check userfaultfd "handle_userfault not in /proc/kallsyms (no CONFIG_USERFAULTFD?)" \
 	grep -q ' handle_userfault$' /proc/kallsyms

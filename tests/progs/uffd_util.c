@@ -329,6 +329,24 @@ int pm_wp(const void *addr)
 	return e != ~0ULL && (e & PM_UFFD_WP);
 }
 
+int u_kernel_fact(const char *name)
+{
+	char line[128];
+	size_t n = strlen(name);
+	int v = -1;
+	FILE *f = fopen(U_FACTS_FILE, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == '=') {
+			v = atoi(line + n + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 int u_kernel_at_least(const struct u_env *e, int maj, int min)
 {
 	return e->kmaj > maj || (e->kmaj == maj && e->kmin >= min);

@@ -177,6 +177,14 @@ struct u_env {
 
 int u_kernel_at_least(const struct u_env *e, int maj, int min);
 
+/*
+ * What the kernel offers by itself (wp_api --facts, recorded by the guest's
+ * boot step before any module is loaded): NAME's 0 or 1, or -1 when it was
+ * not recorded (not in the test guest, or the module was already loaded).
+ */
+#define U_FACTS_FILE	"/tmp/wpu-kernel-facts"
+int u_kernel_fact(const char *name);
+
 /* Does a features=0 UFFDIO_API query report WP_UNPOPULATED? */
 int u_query_holes(void);
 

@@ -169,12 +169,13 @@ static void holes_checks(void)
  * wp_api --facts: what the running kernel offers by itself, as NAME=0|1
  * lines, so that the guest scripts expect the module's backend and hooks
  * from kernel facts rather than from kernel names ("5.14" is several
- * kernels).  Run it while the module is not loaded.  No test lines.
+ * kernels).  Run it while the module is not loaded (the guest's boot
+ * step keeps its output in U_FACTS_FILE for the tests).  No test lines.
  */
 static int print_facts(void)
 {
 	uint64_t f = 0;
-	int fd, umode, bit57 = 0, reset = 0, noexec;
+	int fd, umode, bit57 = 0, reset = 0, noexec, scan;
 	char *p;
 
 	fd = uffd_open();
@@ -203,11 +204,17 @@ static int print_facts(void)
 			reset = bit57 && !uffd_unregister(fd, p, PAGE) && !pm_wp(p);
 		}
 	}
+	/* PAGEMAP_SCAN (6.7): pagemap files answer it, module or not */
+	fd = pm_open(0);
+	scan = fd >= 0 && p && pm_scan(fd, p, p + PAGE, 0, NULL, 0, 0,
+				       PAGE_IS_PRESENT, PAGE_IS_PRESENT, NULL) >= 0;
+	if (fd >= 0)
+		close(fd);
 	/* uffd-wp pte markers (CONFIG_PTE_MARKER_UFFD_WP) come with this one */
 	printf("wp_hugetlbfs_shmem=%d\n", !!(f & UFFD_FEATURE_WP_HUGETLBFS_SHMEM));
 	printf("user_mode_only=%d\npagemap_bit57=%d\nresets_wp=%d\n",
 	       umode, bit57, reset);
-	printf("memfd_noexec_seal=%d\n", noexec);
+	printf("memfd_noexec_seal=%d\npagemap_scan=%d\n", noexec, scan);
 	return 0;
 }
 
