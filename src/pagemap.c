@@ -79,17 +79,6 @@ static long wpu_pagemap_ioctl(struct file *file, unsigned int cmd,
 	return -EINVAL;
 }
 
-static long wpu_pagemap_compat_ioctl(struct file *file, unsigned int cmd,
-				     unsigned long arg)
-{
-	const struct file_operations *own = wpu_kc.proc_pagemap_operations;
-
-	if (own->compat_ioctl &&
-	    !(cmd == PAGEMAP_SCAN && wpu_scan_offered(file->private_data)))
-		return own->compat_ioctl(file, cmd, arg);
-	return wpu_pagemap_ioctl(file, cmd, arg);
-}
-
 /* The kernel's pagemap operations, plus the ioctl: see the top of the file. */
 int wpu_pagemap_init(void)
 {
@@ -100,7 +89,8 @@ int wpu_pagemap_init(void)
 		return -ENOMEM;
 	f->owner = THIS_MODULE;
 	f->unlocked_ioctl = wpu_pagemap_ioctl;
-	f->compat_ioctl = wpu_pagemap_compat_ioctl;	/* no pointers in the ABI */
+	/* No pointers in the ABI, and the kernel's own handles both alike. */
+	f->compat_ioctl = wpu_pagemap_ioctl;
 	wpu_pagemap_fops_ioctl = f;
 	return 0;
 }

@@ -480,7 +480,7 @@ static inline bool wpu_compat_thp_vma(unsigned long fn, unsigned long flags,
 	return active(vma);
 }
 #else
-/* 6.4+ (native.c only) or unknown: no huge holes. */
+/* Unknown (native kernels build native.c only): no huge holes. */
 #define WPU_THP_ORDER_SYMS
 #define WPU_THP_VMA_SYM	"wpu_no_thp_vma_check"
 static inline bool wpu_compat_thp_vma(unsigned long fn, unsigned long flags,
