@@ -3,7 +3,7 @@
  * libuffd-wpu: use UFFD_FEATURE_WP_UNPOPULATED wherever it can be had.
  *
  * On Linux 6.4 and later the kernel offers the feature itself ("native").
- * On older kernels (5.7 - 6.2) the uffd_wpu module emulates it, either
+ * On older kernels (5.7 - 6.3) the uffd_wpu module emulates it, either
  * transparently (any UFFDIO_API that asks for it gets it) or for processes
  * that opted in through /dev/uffd-wpu.  This library hides the difference:
  *
@@ -44,10 +44,10 @@ extern "C" {
 /* Module backends (same values as <linux/uffd-wpu.h>). */
 #define UFFD_WPU_BACKEND_NONE		0	/* native kernel, or no module */
 #ifndef UFFD_WPU_BACKEND_MARKER
-#define UFFD_WPU_BACKEND_MARKER		1	/* pte markers (6.1, 6.2) */
+#define UFFD_WPU_BACKEND_MARKER		1	/* pte markers (6.1 - 6.3) */
 #endif
 #ifndef UFFD_WPU_BACKEND_ZEROPAGE
-#define UFFD_WPU_BACKEND_ZEROPAGE	2	/* zero-page ptes (5.7 - 5.18) */
+#define UFFD_WPU_BACKEND_ZEROPAGE	2	/* zero-page ptes (5.7 - 6.0) */
 #endif
 
 /* How this kernel provides WP_UNPOPULATED (struct uffd_wpu_probe.support). */
@@ -146,7 +146,7 @@ int uffd_wpu_probe(struct uffd_wpu_probe *out);
 int uffd_wpu_api(int uffd, uint64_t features, uint64_t *out_features);
 
 /*
- * PAGEMAP_SCAN (Linux 6.7; the module provides it on 5.7 - 6.2).  arg is a
+ * PAGEMAP_SCAN (Linux 6.7; the module provides it on 5.7 - 6.3).  arg is a
  * struct pm_scan_arg (from <linux/fs.h> 6.7+, or <linux/uffd-wpu.h>).
  * With pagemap_fd >= 0 it is the ioctl on that /proc/PID/pagemap file; with
  * pagemap_fd < 0 it scans the calling process, through /proc/self/pagemap

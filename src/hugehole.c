@@ -15,7 +15,7 @@
  *                faulting address in the message; after unprotect the
  *                stock COW falls back to ptes (do_huge_pmd_wp_page())
  *   split        __split_huge_zero_page_pmd() carries uffd-wp into every
- *                pte (5.10, 6.1; kernel map 4.12)
+ *                pte (5.10, 6.1; kernel map 4.12; not 5.19.0: compat.h)
  *   fork         copy_huge_pmd() keeps the bit for an EVENT_FORK child and
  *                clears it otherwise
  *   migration    the huge zero page never migrates, so 5.10's loss of the
@@ -95,12 +95,12 @@ bool wpu_huge_holes_seen(void)
 	return READ_ONCE(wpu_huge_used);
 }
 
-/* Every symbol resolved: huge holes can be switched on. */
+/* Every symbol resolved, on a kernel whose split keeps them protected. */
 bool wpu_huge_available(void)
 {
 	unsigned int i;
 
-	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) || !WPU_HUGE_SPLIT_KEEPS_WP)
 		return false;
 	for (i = 0; i < ARRAY_SIZE(wpu_huge_syms); i++)
 		if (!*wpu_huge_syms[i].addr)

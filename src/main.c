@@ -28,13 +28,12 @@ static const struct wpu_part *const wpu_parts[] = {
 	&wpu_huge_part,
 	&wpu_fork_part,
 	&wpu_protect_part,
-#if WPU_HAVE_MARKERS
+#if WPU_HAVE_MARKER_BACKEND
 	&wpu_fault_part,
 	&wpu_zap_part,
 #endif
-#if WPU_RESET
 	&wpu_reset_part,
-#endif
+	&wpu_remap_part,
 	&wpu_pagemap_bit57_part,
 	&wpu_async_part,
 #if WPU_UMODE

@@ -50,9 +50,9 @@ struct wpu_stats wpu_stats;
 int wpu_parse_backend(void)
 {
 	if (!strcmp(wpu_backend_param, "auto"))
-		wpu_backend = WPU_HAVE_MARKERS ? WPU_BACKEND_MARKER :
+		wpu_backend = WPU_HAVE_MARKER_BACKEND ? WPU_BACKEND_MARKER :
 						 WPU_BACKEND_ZEROPAGE;
-	else if (!strcmp(wpu_backend_param, "marker") && WPU_HAVE_MARKERS)
+	else if (!strcmp(wpu_backend_param, "marker") && WPU_HAVE_MARKER_BACKEND)
 		wpu_backend = WPU_BACKEND_MARKER;
 	else if (!strcmp(wpu_backend_param, "zeropage"))
 		wpu_backend = WPU_BACKEND_ZEROPAGE;

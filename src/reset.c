@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * UFFDIO_UNREGISTER and close() reset write protection (kernels < 5.19).
+ * UFFDIO_UNREGISTER, close() and mremap() reset write protection.
  *
- * Since 6.0 the kernel clears uffd-wp from every pte of a range that stops
- * being write-protect registered.  Older kernels only drop the registration
- * and leave the bits (and our zero-page holes) behind: registering the range
- * again then reports writes nobody protected, and a snapshot tool that
- * reuses the range sees faults that are not its own.  For contexts that use
- * the module, do what 6.0+ does: on close just before the original runs,
- * on UNREGISTER just after it, where it really unregistered.
+ * 6.4+ clears uffd-wp from every pte of a range that stops being
+ * write-protect registered.  Older kernels drop the registration and may
+ * leave the bits (and our holes) behind: registering the range again then
+ * reports writes nobody protected, and a snapshot tool that reuses the
+ * range sees faults that are not its own.  For contexts that use the
+ * module, do what 6.4+ does where the kernel does not:
  *
- * The same holds for mremap() of a range whose context did not ask for
- * UFFD_FEATURE_EVENT_REMAP: the moved range loses its registration, and
- * 6.0+ (and Debian's 6.1) clears its uffd-wp state with it.
- *
- * Built only where the kernel does not reset by itself and change_protection()
- * still takes no mmu_gather (5.7 - 5.18).
+ *  - UFFDIO_UNREGISTER: stock from 6.0 on; before, just after the original,
+ *    where it really unregistered (uffd_ioctl.c calls in here);
+ *  - close(): stock from 6.5 on, and in 6.1.y once backported; nothing a
+ *    module can compile against or look up tells whether a kernel has it,
+ *    so it is always done, just before the original.  Where the kernel
+ *    does it too, its pass finds nothing left;
+ *  - mremap() of a range whose context did not ask for EVENT_REMAP: the
+ *    moved range loses its registration.  Stock from 6.8 on, and in 6.1.y
+ *    and 6.6.y once backported (compat probe mremap_resets_wp).
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -27,18 +29,25 @@ static unsigned long wpu_orig_userfaultfd_release;
 static unsigned long wpu_orig_mremap_prep;
 static unsigned long wpu_change_protection_fn;
 
+/* Resolved where change_protection() takes an mmu_gather (compat.h). */
+void (*wpu_compat_tlb_gather_fn)(struct mmu_gather *tlb,
+				 struct mm_struct *mm) __ro_after_init;
+void (*wpu_compat_tlb_finish_fn)(struct mmu_gather *tlb) __ro_after_init;
+
 static const struct wpu_sym wpu_reset_syms[] = {
 	{ "change_protection", &wpu_change_protection_fn },
+	WPU_TLB_SYMS
 };
 
-/* What UFFDIO_WRITEPROTECT with mode 0 does to the range. */
+/*
+ * What UFFDIO_WRITEPROTECT with mode 0 does to the range.  Called from the
+ * module, so change_protection() runs without protect.c's hook.
+ */
 static void wpu_reset_wp(struct vm_area_struct *vma, unsigned long start,
 			 unsigned long end)
 {
-	typeof(change_protection) *fn = (void *)wpu_change_protection_fn;
-
-	fn(vma, start, end, vm_get_page_prot(vma->vm_flags),
-	   MM_CP_UFFD_WP_RESOLVE);
+	wpu_compat_cp_resolve((void *)wpu_change_protection_fn, vma, start,
+			      end);
 }
 
 /*
@@ -200,6 +209,17 @@ static struct wpu_hook wpu_reset_hooks[] = {
 		.orig = &wpu_orig_userfaultfd_release,
 		.wants = wpu_release_wants,
 	},
+};
+
+const struct wpu_part wpu_reset_part = {
+	.name = "reset",
+	.syms = wpu_reset_syms,
+	.nr_syms = ARRAY_SIZE(wpu_reset_syms),
+	.hooks = wpu_reset_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_reset_hooks),
+};
+
+static struct wpu_hook wpu_remap_hooks[] = {
 	{
 		.name = "mremap_userfaultfd_prep",
 		.wrapper = wpu_mremap_userfaultfd_prep,
@@ -208,11 +228,15 @@ static struct wpu_hook wpu_reset_hooks[] = {
 	},
 };
 
-/* Built, and listed in main.c, only where WPU_RESET (Kbuild). */
-const struct wpu_part wpu_reset_part = {
-	.name = "reset",
-	.syms = wpu_reset_syms,
-	.nr_syms = ARRAY_SIZE(wpu_reset_syms),
-	.hooks = wpu_reset_hooks,
-	.nr_hooks = ARRAY_SIZE(wpu_reset_hooks),
+static bool wpu_remap_needed(void)
+{
+	return WPU_RESET_MREMAP;
+}
+
+/* After "reset": it calls wpu_reset_wp(), whose symbols that part holds. */
+const struct wpu_part wpu_remap_part = {
+	.name = "remap",
+	.hooks = wpu_remap_hooks,
+	.nr_hooks = ARRAY_SIZE(wpu_remap_hooks),
+	.needed = wpu_remap_needed,
 };

@@ -176,7 +176,7 @@ static long wpu_userfaultfd_ioctl(struct file *file, unsigned int cmd,
 		ret = wpu_writeprotect(file, arg);
 	} else if (cmd == UFFDIO_REGISTER) {	/* zero-page, huge holes */
 		ret = wpu_register(file, arg);
-	} else if (WPU_RESET && cmd == UFFDIO_UNREGISTER) {
+	} else if (WPU_RESET_UNREGISTER && cmd == UFFDIO_UNREGISTER) {
 		ret = wpu_unregister(file, arg);
 	} else {
 		if (cmd == UFFDIO_COPY)		/* huge holes */
@@ -207,7 +207,7 @@ static bool wpu_uffd_ioctl_wants(struct pt_regs *regs)
 	return cmd == UFFDIO_API ||
 	       (cmd == UFFDIO_REGISTER &&
 		(!wpu_markers() || wpu_huge_holes_seen())) ||
-	       (WPU_RESET && cmd == UFFDIO_UNREGISTER);
+	       (WPU_RESET_UNREGISTER && cmd == UFFDIO_UNREGISTER);
 }
 
 static struct wpu_hook wpu_uffd_ioctl_hooks[] = {

@@ -34,10 +34,10 @@ extern char *wpu_require_traceable;
 extern atomic_t wpu_fail_protect;
 extern atomic_t wpu_fail_track;
 
-/* Constant false where markers do not exist, so their code drops out. */
+/* Constant false where the marker backend cannot be, so its code drops out. */
 static inline bool wpu_markers(void)
 {
-	return WPU_HAVE_MARKERS && wpu_backend == WPU_BACKEND_MARKER;
+	return WPU_HAVE_MARKER_BACKEND && wpu_backend == WPU_BACKEND_MARKER;
 }
 
 int wpu_parse_backend(void);

@@ -16,6 +16,7 @@ extern const struct wpu_part wpu_protect_part;
 extern const struct wpu_part wpu_fault_part;
 extern const struct wpu_part wpu_zap_part;
 extern const struct wpu_part wpu_reset_part;
+extern const struct wpu_part wpu_remap_part;
 extern const struct wpu_part wpu_pagemap_bit57_part;
 extern const struct wpu_part wpu_async_part;
 extern const struct wpu_part wpu_umode_part;

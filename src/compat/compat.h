@@ -177,13 +177,69 @@ static inline void wpu_mn_range_init(struct mmu_notifier_range *range,
 #define wpu_compat_mn_end(fn, range)	(fn)(range)
 #endif
 
-/* --- resetting uffd-wp (only built where the kernel does not) ----------- */
+/* --- resetting uffd-wp (reset.c) ----------------------------------------- */
 
-#if defined(WPU_KERNEL_RESETS_WP) || defined(WPU_CP_HAS_TLB)
-#define WPU_RESET	0	/* the kernel resets, or we do not (5.19) */
+/* 6.0+: UFFDIO_UNREGISTER clears uffd-wp itself. */
+#ifdef WPU_KERNEL_RESETS_WP
+#define WPU_RESET_UNREGISTER	0
 #else
-#define WPU_RESET	1	/* 5.7 - 5.18: change_protection() flushes */
+#define WPU_RESET_UNREGISTER	1
 #endif
+
+/* 6.8+, 6.6.y, 6.1.y: mremap() without EVENT_REMAP clears uffd-wp itself. */
+#ifdef WPU_KERNEL_RESETS_MREMAP
+#define WPU_RESET_MREMAP	0
+#else
+#define WPU_RESET_MREMAP	1
+#endif
+
+typedef wpu_cp_ret_t wpu_cp_fn_t(WPU_CP_PARAMS);
+
+/*
+ * change_protection(..., MM_CP_UFFD_WP_RESOLVE) over [start, end).  From
+ * 5.19 the caller gathers and flushes the TLB (tlb_gather_mmu() and
+ * tlb_finish_mmu(), resolved: not exported); before, it flushes itself.
+ */
+extern void (*wpu_compat_tlb_gather_fn)(struct mmu_gather *tlb,
+					struct mm_struct *mm);
+extern void (*wpu_compat_tlb_finish_fn)(struct mmu_gather *tlb);
+#ifdef WPU_CP_HAS_TLB
+/*
+ * For struct mmu_gather.  x86's asm/tlb.h has an inline that calls
+ * flush_tlb_mm_range(), which asm/tlbflush.h declares for built-in code
+ * only; declare it too.  Nothing here calls it (kcall.c resolves it).
+ */
+void flush_tlb_mm_range(struct mm_struct *mm, unsigned long start,
+			unsigned long end, unsigned int stride_shift,
+			bool freed_tables);
+#include <asm/tlb.h>
+#define WPU_TLB_SYMS							\
+	{ "tlb_gather_mmu", (unsigned long *)&wpu_compat_tlb_gather_fn },	\
+	{ "tlb_finish_mmu", (unsigned long *)&wpu_compat_tlb_finish_fn },
+#else
+#define WPU_TLB_SYMS
+#endif
+
+static inline void wpu_compat_cp_resolve(wpu_cp_fn_t *fn,
+					 struct vm_area_struct *vma,
+					 unsigned long start, unsigned long end)
+{
+#ifdef WPU_CP_HAS_TLB
+	struct mmu_gather tlb;
+
+	wpu_compat_tlb_gather_fn(&tlb, vma->vm_mm);
+#ifdef WPU_CP_HAS_NEWPROT
+	fn(&tlb, vma, start, end, vm_get_page_prot(vma->vm_flags),
+	   MM_CP_UFFD_WP_RESOLVE);
+#else
+	fn(&tlb, vma, start, end, MM_CP_UFFD_WP_RESOLVE);
+#endif
+	wpu_compat_tlb_finish_fn(&tlb);
+#else
+	fn(vma, start, end, vm_get_page_prot(vma->vm_flags),
+	   MM_CP_UFFD_WP_RESOLVE);
+#endif
+}
 
 /* --- pagemap ---------------------------------------------------------- */
 
@@ -321,6 +377,35 @@ static inline pte_t wpu_compat_marker_pte(void)
 {
 	return __pte(0);
 }
+#endif
+
+/*
+ * The marker backend puts markers into anonymous memory, which stock code
+ * must then tolerate where the module does not hook it.  5.19 and 6.0 do
+ * not: fork copies an anonymous marker into a child VMA that lost uffd-wp
+ * (a WARN in copy_nonpresent_pte(), inlined, so not hookable), and
+ * MADV_DONTNEED cannot be told to drop markers (struct zap_details is
+ * private).  6.1 fixed the first and made struct zap_details public; the
+ * probe for the latter stands for both.  There: the zero-page backend.
+ */
+#if WPU_HAVE_MARKERS && defined(WPU_HAVE_ZAP_FLAGS)
+#define WPU_HAVE_MARKER_BACKEND	1
+#else
+#define WPU_HAVE_MARKER_BACKEND	0
+#endif
+
+/*
+ * Huge holes rely on a THP split of a protected huge zero pmd carrying
+ * uffd-wp into its 512 ptes.  Upstream 5.19.0 drops it there (seen on the
+ * matrix kernel up5.19, docs/kernels.md), and whether a 5.19/6.0-class
+ * kernel has the fix cannot be seen from outside __split_huge_pmd(): no
+ * huge holes on the 5.19/6.0 interface (the mmu_gather form of
+ * change_protection() with a private struct zap_details).
+ */
+#if defined(WPU_CP_HAS_TLB) && !defined(WPU_HAVE_ZAP_FLAGS)
+#define WPU_HUGE_SPLIT_KEEPS_WP	0
+#else
+#define WPU_HUGE_SPLIT_KEEPS_WP	1
 #endif
 
 /* --- PAGEMAP_SCAN (scan.c) ----------------------------------------------- */

@@ -29,14 +29,13 @@ if [ "$WPU_MODE" = refuse ]; then
 	t_exit
 fi
 
-# The marker backend needs uffd-wp pte markers (WP_HUGETLBFS_SHMEM comes
-# with them): a fact of the kernel, not of its name.
+# The backend follows from facts of the kernel, not from its name
+# (expected_backend, lib.sh).
 if ! kernel_facts; then
 	fail facts "/tests/bin/wp_api --facts failed"
 	t_exit
 fi
-backend=zeropage
-[ "$KF_wp_hugetlbfs_shmem" = 1 ] && backend=marker
+backend=$(expected_backend)
 
 if ! out=$(modprobe uffd_wpu enabled=1 transparent=0 2>&1); then
 	fail load "modprobe uffd_wpu enabled=1 transparent=0: $out"

@@ -45,21 +45,21 @@ fi
 
 # The backend and hooks this kernel calls for, from what it offers (not
 # from its name: "5.14" or "6.1" is several kernels).  The marker backend
-# needs uffd-wp pte markers, which come with WP_HUGETLBFS_SHMEM; the other
-# parts fill in what the kernel lacks: reset.c (unregister/close/mremap do
-# not clear uffd-wp), pagemap bit 57, umode.c (no UFFD_USER_MODE_ONLY).
+# needs uffd-wp pte markers, which come with WP_HUGETLBFS_SHMEM, and 6.1's
+# stock fork and zap (backend_facts, lib.sh); the other parts fill in what
+# the kernel lacks: reset.c (close always, mremap where it does not clear
+# uffd-wp), pagemap bit 57, umode.c (no UFFD_USER_MODE_ONLY).
 if ! kernel_facts; then
 	fail facts "/tests/bin/wp_api --facts failed"
 	t_exit
 fi
-backend=zeropage
-[ "$KF_wp_hugetlbfs_shmem" = 1 ] && backend=marker
-hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete handle_userfault pagemap_open"
-[ $backend = marker ] && hooks="$hooks do_swap_page zap_page_range_single"
-[ "$KF_resets_wp" = 1 ] || hooks="$hooks userfaultfd_release mremap_userfaultfd_prep"
+backend=$(expected_backend)
+hooks="change_protection userfaultfd_ioctl dup_userfaultfd_complete handle_userfault pagemap_open userfaultfd_release"
+[ "$backend" = marker ] && hooks="$hooks do_swap_page zap_page_range_single"
+[ "$KF_resets_mremap" = 1 ] || hooks="$hooks mremap_userfaultfd_prep"
 [ "$KF_pagemap_bit57" = 1 ] || hooks="$hooks pagemap_pmd_range"
 [ "$KF_user_mode_only" = 1 ] || hooks="$hooks __x64_sys_userfaultfd"
-echo "    kernel facts: markers $KF_wp_hugetlbfs_shmem, resets uffd-wp $KF_resets_wp, pagemap bit 57 $KF_pagemap_bit57, UFFD_USER_MODE_ONLY $KF_user_mode_only: $backend backend, hooks: $hooks"
+echo "    kernel facts: markers $KF_wp_hugetlbfs_shmem, /dev/userfaultfd $KF_dev_userfaultfd, unregister resets $KF_resets_wp, mremap resets $KF_resets_mremap, pagemap bit 57 $KF_pagemap_bit57, UFFD_USER_MODE_ONLY $KF_user_mode_only: $backend backend, hooks: $hooks"
 nhooks=$(echo "$hooks" | wc -w)
 
 # --- refusals: nothing attached, one precise line ---------------------
@@ -128,13 +128,19 @@ else
 fi
 
 # --- toggles -----------------------------------------------------------
-# enabled and transparent default to 1; huge_holes=auto is off (opt-in)
+# enabled and transparent default to 1; huge_holes=auto is off (opt-in),
+# and cannot be switched on where huge holes are not available
+huge=$(expected_huge_holes)
 for knob in enabled transparent huge_holes; do
 	d=1 o=0
 	[ $knob = huge_holes ] && d=0 o=1
 	ok=1
 	[ "$(cat $SYS/$knob)" = $d ] || ok=0
-	echo $o >$SYS/$knob && [ "$(cat $SYS/$knob)" = $o ] || ok=0
+	if [ $knob = huge_holes ] && [ "$huge" = 0 ]; then
+		echo $o >$SYS/$knob 2>/dev/null && ok=0
+	else
+		echo $o >$SYS/$knob && [ "$(cat $SYS/$knob)" = $o ] || ok=0
+	fi
 	echo $d >$SYS/$knob && [ "$(cat $SYS/$knob)" = $d ] || ok=0
 	echo maybe >$SYS/$knob 2>/dev/null && ok=0
 	[ "$(cat $SYS/$knob)" = $d ] || ok=0
@@ -163,13 +169,18 @@ else
 fi
 
 # --- parameters ------------------------------------------------------------
-if insmod "$KO" enabled=0 transparent=0 huge_holes=on; then
-	check params "enabled=0 transparent=0 huge_holes=on not reflected in sysfs" \
-		test "$(cat $SYS/enabled)$(cat $SYS/transparent)$(cat $SYS/huge_holes)" = 001 \
+if [ "$huge" = 0 ]; then
+	expect_refusal refuse-huge-holes-on \
+		"uffd_wpu: huge_holes=on is not available on $REL; refusing to load" \
+		huge_holes=on
+fi
+if insmod "$KO" enabled=0 transparent=0 huge_holes=$([ "$huge" = 1 ] && echo on || echo off); then
+	check params "enabled=0 transparent=0 huge_holes=$huge not reflected in sysfs" \
+		test "$(cat $SYS/enabled)$(cat $SYS/transparent)$(cat $SYS/huge_holes)" = "00$huge" \
 		-a "$(cat /sys/module/uffd_wpu/parameters/enabled)" = N
 	rmmod uffd_wpu || fail params-unload "rmmod failed"
 else
-	fail params "insmod enabled=0 transparent=0 huge_holes=on failed"
+	fail params "insmod enabled=0 transparent=0 huge_holes=$huge failed"
 fi
 
 # --- load/unload cycles ------------------------------------------------

@@ -84,9 +84,32 @@ kernel_facts() {
 	_kf=$(/tests/bin/wp_api --facts 2>/dev/null) || return 1
 	# shellcheck disable=SC2034 # read by the scripts that source lib.sh
 	KF_wp_hugetlbfs_shmem='' KF_user_mode_only='' KF_pagemap_bit57='' \
-		KF_resets_wp='' KF_memfd_noexec_seal=''
+		KF_resets_wp='' KF_memfd_noexec_seal='' KF_resets_mremap='' \
+		KF_dev_userfaultfd=''
 	eval "$(echo "$_kf" | sed -n 's/^\([a-z0-9_]*\)=\([01]\)$/KF_\1=\2/p')"
 	[ -n "${KF_wp_hugetlbfs_shmem:-}" ]
+}
+# The backend uffd_wpu picks by default, after kernel_facts: markers
+# need uffd-wp pte markers (they come with WP_HUGETLBFS_SHMEM) and stock
+# code that lives with anonymous ones where the module does not hook it,
+# 6.1's fork and zap; 6.1 also brought /dev/userfaultfd, which tells them
+# from 5.19's and 6.0's (src/compat/compat.h WPU_HAVE_MARKER_BACKEND).
+expected_backend() {
+	if [ "$KF_wp_hugetlbfs_shmem" = 1 ] && [ "$KF_dev_userfaultfd" = 1 ]; then
+		echo marker
+	else
+		echo zeropage
+	fi
+}
+# Whether huge_holes can be switched on, after kernel_facts: not on the
+# 5.19/6.0 class (markers, no /dev/userfaultfd), whose THP split may drop
+# uffd-wp from a huge zero pmd (src/compat/compat.h WPU_HUGE_SPLIT_KEEPS_WP).
+expected_huge_holes() {
+	if [ "$KF_wp_hugetlbfs_shmem" = 1 ] && [ "$KF_dev_userfaultfd" != 1 ]; then
+		echo 0
+	else
+		echo 1
+	fi
 }
 # Functions uffd_wpu's ftrace callback is attached to.
 hooked() { grep -c 'wpu_ftrace_thunk' "$EF" 2>/dev/null; }

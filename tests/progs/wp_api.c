@@ -166,6 +166,35 @@ static void holes_checks(void)
 }
 
 /*
+ * mremap() of a protected page whose context did not ask for EVENT_REMAP
+ * clears uffd-wp at the new address (6.8, 6.6.y, 6.1.y): needs bit 57.
+ */
+static int mremap_resets_wp(void)
+{
+	char *p = map_anon(2 * PAGE), *q;
+	int fd = uffd_new(0), reset = 0;
+
+	if (!p || fd < 0)
+		goto out;
+	p[0] = 1;
+	if (uffd_register_wp(fd, p, PAGE) || uffd_wp(fd, p, PAGE, 1) ||
+	    !pm_wp(p))
+		goto out;
+	/* the second page is only a destination that cannot be merged with */
+	q = mremap(p, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + PAGE);
+	if (q != MAP_FAILED) {
+		reset = !pm_wp(q);
+		p = q - PAGE;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (p)
+		munmap(p, 2 * PAGE);
+	return reset;
+}
+
+/*
  * wp_api --facts: what the running kernel offers by itself, as NAME=0|1
  * lines, so that the guest scripts expect the module's backend and hooks
  * from kernel facts rather than from kernel names ("5.14" is several
@@ -215,6 +244,9 @@ static int print_facts(void)
 	printf("user_mode_only=%d\npagemap_bit57=%d\nresets_wp=%d\n",
 	       umode, bit57, reset);
 	printf("memfd_noexec_seal=%d\npagemap_scan=%d\n", noexec, scan);
+	printf("resets_mremap=%d\n", bit57 && mremap_resets_wp());
+	/* /dev/userfaultfd (6.1), whose stock fork and zap markers survive */
+	printf("dev_userfaultfd=%d\n", !access("/dev/userfaultfd", F_OK));
 	return 0;
 }
 

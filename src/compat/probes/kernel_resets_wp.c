@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * UFFDIO_UNREGISTER and close() reset uffd-wp themselves (6.0): they came
- * with uffd_wp_range(), which they call.
+ * UFFDIO_UNREGISTER resets uffd-wp itself (6.0): it came with
+ * uffd_wp_range(), which it calls.
  */
 #include <linux/userfaultfd_k.h>
 
