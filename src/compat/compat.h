@@ -383,12 +383,14 @@ static inline pte_t wpu_compat_marker_pte(void)
  * The marker backend puts markers into anonymous memory, which stock code
  * must then tolerate where the module does not hook it.  5.19 and 6.0 do
  * not: fork copies an anonymous marker into a child VMA that lost uffd-wp
- * (a WARN in copy_nonpresent_pte(), inlined, so not hookable), and
+ * (a WARN in copy_nonpresent_pte(), inlined, so not hookable), and 5.19's
  * MADV_DONTNEED cannot be told to drop markers (struct zap_details is
- * private).  6.1 fixed the first and made struct zap_details public; the
- * probe for the latter stands for both.  There: the zero-page backend.
+ * private).  6.1 fixed both; a probe cannot see the fork fix, so the
+ * /dev/userfaultfd that came with 6.1 stands for it (Kbuild picks fault.o
+ * and zap.o by the same facts).  Elsewhere: the zero-page backend.
  */
-#if WPU_HAVE_MARKERS && defined(WPU_HAVE_ZAP_FLAGS)
+#if WPU_HAVE_MARKERS && defined(WPU_HAVE_ZAP_FLAGS) && \
+	defined(WPU_HAVE_DEV_USERFAULTFD)
 #define WPU_HAVE_MARKER_BACKEND	1
 #else
 #define WPU_HAVE_MARKER_BACKEND	0
@@ -396,13 +398,13 @@ static inline pte_t wpu_compat_marker_pte(void)
 
 /*
  * Huge holes rely on a THP split of a protected huge zero pmd carrying
- * uffd-wp into its 512 ptes.  Upstream 5.19.0 drops it there (seen on the
- * matrix kernel up5.19, docs/kernels.md), and whether a 5.19/6.0-class
- * kernel has the fix cannot be seen from outside __split_huge_pmd(): no
- * huge holes on the 5.19/6.0 interface (the mmu_gather form of
- * change_protection() with a private struct zap_details).
+ * uffd-wp into its 512 ptes.  Upstream 5.19.0 and 6.0.19 drop it there
+ * (docs/kernels.md: the matrix kernels up5.19, up6.0), 6.1 does not, and
+ * nothing outside __split_huge_pmd() shows which a kernel does: no huge
+ * holes on the 5.19/6.0 interface (change_protection() with an
+ * mmu_gather, no /dev/userfaultfd).
  */
-#if defined(WPU_CP_HAS_TLB) && !defined(WPU_HAVE_ZAP_FLAGS)
+#if defined(WPU_CP_HAS_TLB) && !defined(WPU_HAVE_DEV_USERFAULTFD)
 #define WPU_HUGE_SPLIT_KEEPS_WP	0
 #else
 #define WPU_HUGE_SPLIT_KEEPS_WP	1

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * struct zap_details is public and carries zap_flags (6.1; 5.19 and 6.0
- * keep the struct private to mm/memory.c).
+ * struct zap_details is public and carries zap_flags (6.0.19, 6.1; 5.19
+ * keeps the struct private to mm/memory.c).
  */
 #include <linux/mm.h>
 
