@@ -560,7 +560,7 @@ UFFD_WPU_EXPORT int uffd_wpu_api(int uffd, uint64_t features,
 		}
 		/* native, module granting, or no scratch userfaultfd: try */
 	}
-	r = do_api(uffd, features, out_features);
+	r = do_api(uffd, features, &kf);
 	/*
 	 * Transparent mode switched off between the check and the call: a
 	 * refused UFFDIO_API leaves the context as it was, so opt in (only
@@ -568,10 +568,23 @@ UFFD_WPU_EXPORT int uffd_wpu_api(int uffd, uint64_t features,
 	 */
 	if (r == -EINVAL && (features & MODULE_BITS) && !opted &&
 	    uffd_wpu__prepare(&opted) == WPU_PREP_MODULE && opted)
-		r = do_api(uffd, features, out_features);
+		r = do_api(uffd, features, &kf);
 	if (r)
 		return fail(-r, UFFD_WPU_REASON_API_FAILED, -r, "UFFDIO_API: %s",
 			    errtext(-r, eb, sizeof(eb)));
+	/*
+	 * Some kernels (6.0.y) answer a request for bits they lack with
+	 * success and a reply without them, instead of EINVAL: the context
+	 * then has neither.  Say so rather than let the caller go on.
+	 */
+	if ((kf & features & MODULE_BITS) != (features & MODULE_BITS))
+		return fail(EOPNOTSUPP, UFFD_WPU_REASON_API_FAILED, 0,
+			    "UFFDIO_API: the kernel ignored %s (features %#llx)",
+			    (features & ~kf & UFFD_WPU_FEATURE_WP_UNPOPULATED) ?
+			    "WP_UNPOPULATED" : "WP_ASYNC",
+			    (unsigned long long)kf);
+	if (out_features)
+		*out_features = kf;
 	err_clear();
 	return 0;
 }

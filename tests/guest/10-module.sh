@@ -174,7 +174,9 @@ if [ "$huge" = 0 ]; then
 		"uffd_wpu: huge_holes=on is not available on $REL; refusing to load" \
 		huge_holes=on
 fi
-if insmod "$KO" enabled=0 transparent=0 huge_holes=$([ "$huge" = 1 ] && echo on || echo off); then
+hh=off
+[ "$huge" = 1 ] && hh=on
+if insmod "$KO" enabled=0 transparent=0 huge_holes=$hh; then
 	check params "enabled=0 transparent=0 huge_holes=$huge not reflected in sysfs" \
 		test "$(cat $SYS/enabled)$(cat $SYS/transparent)$(cat $SYS/huge_holes)" = "00$huge" \
 		-a "$(cat /sys/module/uffd_wpu/parameters/enabled)" = N

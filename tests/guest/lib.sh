@@ -92,8 +92,8 @@ kernel_facts() {
 # The backend uffd_wpu picks by default, after kernel_facts: markers
 # need uffd-wp pte markers (they come with WP_HUGETLBFS_SHMEM) and stock
 # code that lives with anonymous ones where the module does not hook it,
-# 6.1's fork and zap; 6.1 also brought /dev/userfaultfd, which tells them
-# from 5.19's and 6.0's (src/compat/compat.h WPU_HAVE_MARKER_BACKEND).
+# 6.1's fork; 6.1 also brought /dev/userfaultfd, which tells it from 5.19
+# and 6.0, for the module too (src/compat/compat.h WPU_HAVE_MARKER_BACKEND).
 expected_backend() {
 	if [ "$KF_wp_hugetlbfs_shmem" = 1 ] && [ "$KF_dev_userfaultfd" = 1 ]; then
 		echo marker
@@ -101,9 +101,11 @@ expected_backend() {
 		echo zeropage
 	fi
 }
-# Whether huge_holes can be switched on, after kernel_facts: not on the
-# 5.19/6.0 class (markers, no /dev/userfaultfd), whose THP split may drop
-# uffd-wp from a huge zero pmd (src/compat/compat.h WPU_HUGE_SPLIT_KEEPS_WP).
+# Whether huge_holes can be switched on, after kernel_facts: not on 5.19
+# and 6.0, whose THP split drops uffd-wp from a huge zero pmd (the module:
+# src/compat/compat.h WPU_HUGE_SPLIT_KEEPS_WP).  The guest sees them as
+# markers without /dev/userfaultfd; one built with the markers off would
+# look like 5.18 here (no such kernel in docs/kernels.md).
 expected_huge_holes() {
 	if [ "$KF_wp_hugetlbfs_shmem" = 1 ] && [ "$KF_dev_userfaultfd" != 1 ]; then
 		echo 0

@@ -329,6 +329,27 @@ int pm_wp(const void *addr)
 	return e != ~0ULL && (e & PM_UFFD_WP);
 }
 
+int u_api_bit13(int fd)
+{
+	uint64_t got = 0;
+	int r = uffd_api(fd, UFFD_FEATURE_WP_UNPOPULATED, &got);
+
+	return !r && !(got & UFFD_FEATURE_WP_UNPOPULATED) ? U_API_IGNORED : r;
+}
+
+int u_api_refused(int r)
+{
+	return r == -EINVAL ||
+	       (r == U_API_IGNORED && u_kernel_fact("api_ignores_unknown") == 1);
+}
+
+const char *u_api_str(int r)
+{
+	if (r == U_API_IGNORED)
+		return "success without bit 13";
+	return r ? strerror(-r) : "success";
+}
+
 int u_kernel_fact(const char *name)
 {
 	char line[128];

@@ -188,6 +188,18 @@ int u_kernel_fact(const char *name);
 /* Does a features=0 UFFDIO_API query report WP_UNPOPULATED? */
 int u_query_holes(void);
 
+/*
+ * UFFDIO_API asking for WP_UNPOPULATED on @fd: 0 granted, -errno refused,
+ * or U_API_IGNORED: success without the bit in the reply, which is how
+ * kernels that ignore bits they lack (6.0.y; fact api_ignores_unknown)
+ * say no.  u_api_refused(): the answer a kernel without the feature gives
+ * (EINVAL, or U_API_IGNORED where it ignores); u_api_str() names it.
+ */
+#define U_API_IGNORED	1
+int u_api_bit13(int fd);
+int u_api_refused(int r);
+const char *u_api_str(int r);
+
 struct u_env u_env_get(void);
 
 #define NO_HOLES_REASON "kernel has no WP_UNPOPULATED (stock, module not loaded)"

@@ -245,6 +245,11 @@ static int print_facts(void)
 	       umode, bit57, reset);
 	printf("memfd_noexec_seal=%d\npagemap_scan=%d\n", noexec, scan);
 	printf("resets_mremap=%d\n", bit57 && mremap_resets_wp());
+	/* 6.0.y: UFFDIO_API ignores bits it does not know (no EINVAL) */
+	fd = uffd_open();
+	printf("api_ignores_unknown=%d\n", fd >= 0 && !uffd_api(fd, BAD_BIT, NULL));
+	if (fd >= 0)
+		close(fd);
 	/* /dev/userfaultfd (6.1), whose stock fork and zap markers survive */
 	printf("dev_userfaultfd=%d\n", !access("/dev/userfaultfd", F_OK));
 	return 0;

@@ -79,7 +79,7 @@ static int api_bit13(void)
 
 	if (fd < 0)
 		return fd;
-	r = uffd_api(fd, UFFD_FEATURE_WP_UNPOPULATED, NULL);
+	r = u_api_bit13(fd);
 	close(fd);
 	return r;
 }
@@ -144,8 +144,8 @@ static void t_transparent_optin(void)
 		!(s.flags & UFFD_WPU_STATUS_TRANSPARENT) && !(s.features & UFFD_WPU_FEATURE_WP_UNPOPULATED),
 		"flags %#x features %#llx", s.flags, (unsigned long long)s.features);
 	r = api_bit13();
-	T_CHECK("transparent-off-api-einval", r == -EINVAL,
-		"UFFDIO_API(bit 13) = %s, want EINVAL", r ? strerror(-r) : "success");
+	T_CHECK("transparent-off-api-einval", u_api_refused(r),
+		"UFFDIO_API(bit 13) = %s, want EINVAL", u_api_str(r));
 	T_CHECK("transparent-off-query-no-bit13", !u_query_holes(),
 		"features=0 query still lists bit 13");
 	n = hole_write_faults(0, "transparent-off-hole-unprotected");
@@ -161,7 +161,7 @@ static void t_transparent_optin(void)
 		"flags %#x features %#llx tracked %llu", s.flags,
 		(unsigned long long)s.features, (unsigned long long)s.tracked_mms);
 	r = api_bit13();
-	T_CHECK("optin-api-ok", r == 0, "UFFDIO_API(bit 13) = %s", strerror(-r));
+	T_CHECK("optin-api-ok", r == 0, "UFFDIO_API(bit 13) = %s", u_api_str(r));
 	T_CHECK("optin-query-bit13", u_query_holes(), "features=0 query lacks bit 13");
 	n = hole_write_faults(UFFD_FEATURE_WP_UNPOPULATED, "optin-bit13-ctx-faults");
 	T_CHECK("optin-bit13-ctx-faults", n == 1, "write into protected hole %s",
@@ -189,8 +189,8 @@ static void t_transparent_optin(void)
 		!(s.features & UFFD_WPU_FEATURE_WP_UNPOPULATED),
 		"flags %#x features %#llx", s.flags, (unsigned long long)s.features);
 	r = api_bit13();
-	T_CHECK("optout-api-einval", r == -EINVAL, "UFFDIO_API(bit 13) = %s",
-		r ? strerror(-r) : "success");
+	T_CHECK("optout-api-einval", u_api_refused(r), "UFFDIO_API(bit 13) = %s",
+		u_api_str(r));
 	n = hole_write_faults(0, "optout-plain-ctx-unprotected");
 	T_CHECK("optout-plain-ctx-unprotected", n == 0, "write %s",
 		n == 1 ? "faulted" : "failed");
@@ -335,8 +335,8 @@ static void t_disabled(void)
 	T_CHECK("disabled-query-no-bit13", !u_query_holes(),
 		"features=0 query still lists bit 13");
 	r = api_bit13();
-	T_CHECK("disabled-api-einval", r == -EINVAL, "UFFDIO_API(bit 13) = %s",
-		r ? strerror(-r) : "success");
+	T_CHECK("disabled-api-einval", u_api_refused(r), "UFFDIO_API(bit 13) = %s",
+		u_api_str(r));
 	r = status(&s);
 	T_CHECK("disabled-status", r == 0 && !(s.flags & UFFD_WPU_STATUS_ENABLED) &&
 		!(s.features & UFFD_WPU_FEATURE_WP_UNPOPULATED),
