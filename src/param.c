@@ -20,7 +20,7 @@ MODULE_PARM_DESC(transparent, "UFFDIO_API grants WP_UNPOPULATED to any program t
 
 static char *wpu_backend_param = "auto";
 module_param_named(backend, wpu_backend_param, charp, 0444);
-MODULE_PARM_DESC(backend, "auto, marker (5.19+) or zeropage");
+MODULE_PARM_DESC(backend, "auto, marker (6.1+ with pte markers) or zeropage");
 
 static char *wpu_huge_holes_param = "auto";
 module_param_named(huge_holes, wpu_huge_holes_param, charp, 0444);

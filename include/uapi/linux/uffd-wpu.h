@@ -40,7 +40,7 @@ struct uffd_wpu_version {
 	char module_version[32];	/* out: NUL-terminated module version */
 };
 
-#define UFFD_WPU_BACKEND_MARKER		1	/* pte markers (5.19+ kernels) */
+#define UFFD_WPU_BACKEND_MARKER		1	/* pte markers (6.1+ kernels) */
 #define UFFD_WPU_BACKEND_ZEROPAGE	2	/* zero-page ptes with uffd-wp */
 
 /*
