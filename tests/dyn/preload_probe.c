@@ -48,9 +48,12 @@ static const char *ename(int e)
 	}
 }
 
+static int written;
+
 static void *writer(void *p)
 {
 	*(volatile char *)p = 0x5a;
+	__atomic_store_n(&written, 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -63,7 +66,7 @@ static int probe(void)
 	struct pollfd pfd;
 	pthread_t t;
 	char *p;
-	int fd, faulted = 0;
+	int fd, faulted = 0, tries;
 
 	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
@@ -101,7 +104,16 @@ static int probe(void)
 		return 3;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 2000) == 1 && read(fd, &msg, sizeof(msg)) == sizeof(msg) &&
+	/*
+	 * Until the message comes or the write lands (20 s at most): a
+	 * writer that a loaded TCG host has not run yet is neither.
+	 */
+	for (tries = 0; tries < 100; tries++) {
+		if (poll(&pfd, 1, 200) == 1 ||
+		    __atomic_load_n(&written, __ATOMIC_SEQ_CST))
+			break;
+	}
+	if (poll(&pfd, 1, 0) == 1 && read(fd, &msg, sizeof(msg)) == sizeof(msg) &&
 	    msg.event == UFFD_EVENT_PAGEFAULT &&
 	    (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP))
 		faulted = 1;

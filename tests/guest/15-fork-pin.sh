@@ -77,12 +77,12 @@ echo "fork-block: wchan $(cat /proc/$bp/wchan 2>/dev/null)"
 rmmod uffd_wpu 2>/dev/null &
 rp=$!
 i=0
-while kill -0 $rp 2>/dev/null && [ $i -lt 100 ]; do
+while kill -0 $rp 2>/dev/null && [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
 if kill -0 $rp 2>/dev/null; then
-	fail unload-during-fork "rmmod still waiting after 10 s for a fork of an untracked process"
+	fail unload-during-fork "rmmod still waiting after 60 s for a fork of an untracked process"
 	kill -9 $bp
 	wait $bp
 	wait $rp

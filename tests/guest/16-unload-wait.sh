@@ -81,7 +81,8 @@ for what in fork api; do
 	# A hung rmmod finishes now; wait for it either way.
 	wait $rp 2>/dev/null
 	if loaded; then
-		check "$what-rmmod-after" "rmmod failed once the monitor ran" rmmod uffd_wpu
+		check "$what-rmmod-after" "rmmod still refused 10 s after the monitor ran" \
+			rmmod_eventually 100
 	fi
 done
 

@@ -62,18 +62,6 @@ loaded() { grep -q '^uffd_wpu ' /proc/modules; }
 hooked() { grep -c 'wpu_ftrace_thunk' "$EF" 2>/dev/null; }
 tracked() { sed -n 's/^tracked_mms *//p' "$SYS/stats" 2>/dev/null; }
 
-# rmmod, retried for up to $1 tenths of a second: the last reference of an
-# exited mm goes after an SRCU grace period.
-rmmod_eventually() {
-	_i=0
-	while [ $_i -lt "$1" ]; do
-		rmmod uffd_wpu 2>/dev/null && return 0
-		_i=$((_i + 1))
-		usleep 100000
-	done
-	return 1
-}
-
 MOD=0
 if [ "$WPU_MODE" = load ]; then
 	if [ ! -f "$KO" ]; then
@@ -135,8 +123,8 @@ else
 		"$SNAP" --size 8 --rounds 1000000 --writers 1 --watchdog 0 --seed 7 >"$W/pinner.out" 2>&1 &
 		PINNER=$!
 		i=0
-		while [ "$(tracked)" = 0 ] && [ $i -lt 100 ]; do usleep 50000; i=$((i + 1)); done
-		[ "$(tracked)" = 0 ] && fail pinner "the pinning process never showed up in tracked_mms"
+		while [ "$(tracked)" = 0 ] && [ $i -lt 1200 ]; do usleep 50000; i=$((i + 1)); done
+		[ "$(tracked)" = 0 ] && fail pinner "the pinning process did not show up in tracked_mms within 60 s"
 		(
 			i=0
 			while [ ! -e "$W/stop" ]; do

@@ -130,7 +130,8 @@ else
 		fail module "insmod $KO failed"
 	else
 		all_of module
-		rmmod uffd_wpu || fail module "rmmod after the snapshots failed"
+		rmmod_eventually 100 ||
+			fail module "rmmod still refused 10 s after the snapshots: $(rmmod uffd_wpu 2>&1)"
 	fi
 fi
 

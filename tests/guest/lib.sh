@@ -66,6 +66,18 @@ WPU_RESULTS=${WPU_RESULTS:-}
 # The module and the kernel's log, for the tests that load and unload it.
 EF=/sys/kernel/tracing/enabled_functions
 loaded() { grep -q "^${1:-uffd_wpu} " /proc/modules; }
+# rmmod_eventually TENTHS: rmmod uffd_wpu, retried every 0.1 s, TENTHS tries
+# at most.  The last reference of an exited mm goes after an SRCU grace
+# period: a process that has just exited may still pin the module.
+rmmod_eventually() {
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		rmmod uffd_wpu 2>/dev/null && return 0
+		_i=$((_i + 1))
+		usleep 100000
+	done
+	return 1
+}
 mark() { dmesg | wc -l; }
 # uffd_wpu lines logged since mark $1, de-duplicated (busybox insmod may
 # retry a failed init with a second syscall, logging the reason twice).

@@ -729,6 +729,7 @@ int access_and_watch(int uffd, void *addr, int kind, char val,
 {
 	struct accessor a;
 	struct uffd_msg x;
+	long long end;
 	int r, n = 0;
 
 	if (accessor_start(&a, addr, kind, val))
@@ -740,10 +741,19 @@ int access_and_watch(int uffd, void *addr, int kind, char val,
 			*blocked_val = *(volatile char *)addr;
 		resolve_any(uffd, m);
 	}
-	/* late or repeated faults of the same access: count and resolve */
-	while (n < 16 && !accessor_wait_done(&a, 200)) {
-		if (uffd_read_msg(uffd, &x, 2000) != 1)
+	/*
+	 * Late or repeated faults of the same access: count and resolve them
+	 * until the access is done.  A short @timeout_ms only bounds the
+	 * first window; an accessor that TCG has not run yet is waited for
+	 * (10 s), not taken for one that is blocked for ever.
+	 */
+	end = u_now_ms() + 10000;
+	while (n < 16 && !accessor_wait_done(&a, 0) && u_now_ms() < end) {
+		r = uffd_read_msg(uffd, &x, 100);
+		if (r < 0)
 			break;
+		if (r == 0)
+			continue;
 		if (!n)
 			*m = x;
 		n++;

@@ -64,6 +64,7 @@
 #endif
 
 #define PM_UFFD_WP	(1ULL << 57)
+#define PM_FLAG_BITS	(~((1ULL << 55) - 1))
 #define PM_SWAP		(1ULL << 62)
 #define PM_PRESENT	(1ULL << 63)
 

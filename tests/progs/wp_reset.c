@@ -21,11 +21,19 @@ static int write_faults(int fd, char *p, char val)
 {
 	struct accessor a;
 	struct uffd_msg m;
+	long long end = u_now_ms() + 10000;
 	int r, wp;
 
 	if (accessor_start(&a, p, ACC_WRITE, val))
 		return -1;
-	r = uffd_read_msg(fd, &m, 500);
+	/*
+	 * Until a message comes or the write lands: a fixed window would
+	 * call a write that TCG has not yet run "landed" (and then fail to
+	 * join the writer blocked in its fault).
+	 */
+	do {
+		r = uffd_read_msg(fd, &m, 100);
+	} while (r == 0 && !accessor_wait_done(&a, 0) && u_now_ms() < end);
 	wp = r == 1 && m.event == UFFD_EVENT_PAGEFAULT &&
 	     (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
 	if (wp)

@@ -349,6 +349,26 @@ static int parked(pid_t pid, char *wchan, size_t len)
 }
 
 /* Run "park WHAT" in a child; release it once it sleeps in the call. */
+/*
+ * The reference count once it stops moving (5 s at most): the last
+ * reference of a process that has just exited (a test program before this
+ * one, a parked child) goes after an SRCU grace period.
+ */
+static int settled_refs(void)
+{
+	int refs = module_refs(), same = 0, i;
+
+	for (i = 0; i < 100 && same < 10; i++) {
+		int now;
+
+		u_sleep_ms(50);
+		now = module_refs();
+		same = now == refs ? same + 1 : 0;
+		refs = now;
+	}
+	return refs;
+}
+
 static void park_and_release(const char *self, const char *what, int refs0)
 {
 	char name[64], wchan[128] = "";
@@ -377,7 +397,7 @@ static void park_and_release(const char *self, const char *what, int refs0)
 
 int main(int argc, char **argv)
 {
-	int refs0;
+	int refs0, refs;
 
 	t_prog = "unload";
 	if (argc >= 3 && !strcmp(argv[1], "pagemap"))
@@ -395,11 +415,12 @@ int main(int argc, char **argv)
 	}
 
 	u_watchdog(120);
-	refs0 = module_refs();
+	refs0 = settled_refs();
 	park_and_release(argv[0], "fork", refs0);
 	park_and_release(argv[0], "api", refs0);
-	T_CHECK("refs-balanced", module_refs() == refs0,
+	refs = settled_refs();
+	T_CHECK("refs-balanced", refs == refs0,
 		"uffd_wpu reference count %d after the parked calls, %d before",
-		module_refs(), refs0);
+		refs, refs0);
 	return t_exit();
 }
