@@ -106,6 +106,7 @@ static char *zbase[NZONES];			/* may move (mremap) while paused */
 static uint32_t *cur_gen;			/* writers' log: gen in memory now */
 static uint32_t *snap_gen;			/* the log at the snapshot point */
 static uint8_t *claim;				/* 0 free, 1 saver, 2 fault handler */
+static long nsaved;				/* copies of this round complete */
 static char *snapbuf;
 static struct result R;				/* counters of the current run */
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -309,6 +310,26 @@ static int wp_range(size_t first, size_t n, int protect)
 static void save_page(size_t i)
 {
 	memcpy(snapbuf + i * PAGE, page_addr(i), PAGE);
+	__atomic_add_fetch(&nsaved, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * The snapshot is complete when every page's copy is: the saver claims the
+ * pages nobody else has, but a fault handler may still be copying one it
+ * claimed first.
+ */
+static void wait_saved(void)
+{
+	long long end = u_now_ms() + 10000;
+
+	while (__atomic_load_n(&nsaved, __ATOMIC_ACQUIRE) < (long)npages) {
+		if (u_now_ms() > end) {
+			error("%ld of %zu pages saved 10 s after the saver finished",
+			      __atomic_load_n(&nsaved, __ATOMIC_ACQUIRE), npages);
+			return;
+		}
+		u_sleep_ms(1);
+	}
 }
 
 /* Fault handler: save the page before unprotecting it. */
@@ -779,6 +800,7 @@ static int run(char *why, size_t len, int *api_err)
 		/* the snapshot point: memory holds exactly what the log says */
 		memcpy(snap_gen, cur_gen, npages * sizeof(*cur_gen));
 		memset(claim, 0, npages);
+		__atomic_store_n(&nsaved, 0, __ATOMIC_RELEASE);
 		for (z = 0; z < NZONES; z++) {
 			r = wp_range(z * zpages, zpages, 1);
 			if (r)
@@ -808,6 +830,7 @@ static int run(char *why, size_t len, int *api_err)
 		t_head = (long)u_now_ms();
 		pthread_create(&st, NULL, saver_fn, NULL);
 		pthread_join(st, NULL);
+		wait_saved();
 		t_save = (long)u_now_ms();
 		if (O.chaos) {
 			stop_chaos = 1;
