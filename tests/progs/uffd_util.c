@@ -889,3 +889,19 @@ void u_fill_byte(char *p, int v)
 {
 	memset(p, v, HPAGE);
 }
+
+/*
+ * Where rmmod must work: the last reference of a process that has just
+ * exited goes after an SRCU grace period, so allow a few seconds.
+ */
+int u_rmmod_eventually(void)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (system("rmmod uffd_wpu 2>/dev/null") == 0)
+			return 1;
+		u_sleep_ms(100);
+	}
+	return 0;
+}

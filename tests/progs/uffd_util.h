@@ -99,6 +99,8 @@ int u_thp_set(const char *mode);
 void u_thp_restore(void);
 
 int u_exists(const char *path);
+/* rmmod uffd_wpu, retried for 5 s: 1 once it worked. */
+int u_rmmod_eventually(void);
 
 /* ---- mappings ----------------------------------------------------------- */
 

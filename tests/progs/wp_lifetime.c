@@ -20,6 +20,7 @@
 #include <linux/uffd-wpu.h>
 
 #include "t.h"
+#include "uffd_util.h"
 
 #define FEAT_WPU (1ULL << 13)
 
@@ -147,19 +148,6 @@ static int hold_fork_child(void)
 	return pid < 0 || !forked;
 }
 
-/* The last reference goes after an SRCU grace period: allow a few seconds. */
-static int rmmod_eventually(void)
-{
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		if (rmmod())
-			return 1;
-		usleep(100000);
-	}
-	return 0;
-}
-
 static void check_pin(const char *name, int (*fn)(void))
 {
 	int release, refused, orphan_refused = 1, freed;
@@ -185,7 +173,7 @@ static void check_pin(const char *name, int (*fn)(void))
 			t_fail("reload", "insmod /uffd_wpu.ko failed");
 		return;
 	}
-	freed = rmmod_eventually();
+	freed = u_rmmod_eventually();
 	T_CHECK(name, freed, "rmmod still refused 5 s after the holders exited");
 	if (system("insmod /uffd_wpu.ko") != 0)
 		t_fail("reload", "insmod /uffd_wpu.ko failed");
@@ -244,7 +232,7 @@ int main(void)
 		t_fail("setup", "mmap: %s", strerror(errno));
 		return t_exit();
 	}
-	if (!rmmod_eventually() || system("insmod /uffd_wpu.ko") != 0) {
+	if (!u_rmmod_eventually() || system("insmod /uffd_wpu.ko") != 0) {
 		t_fail("idle-unload", "rmmod/insmod of an unused module failed");
 		return t_exit();
 	}

@@ -55,22 +55,6 @@ static int rmmod(void)
 	return system("rmmod uffd_wpu 2>/dev/null") == 0 && !module_loaded();
 }
 
-/*
- * rmmod where it must work: retried for 5 s, as the last reference of a
- * process that has just exited goes after an SRCU grace period.
- */
-static int rmmod_eventually(void)
-{
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		if (rmmod())
-			return 1;
-		u_sleep_ms(100);
-	}
-	return 0;
-}
-
 /* --- the module: pin and stock behaviour (before anything pins the mm) --- */
 
 static void check_module(void)
@@ -94,7 +78,7 @@ static void check_module(void)
 	}
 	if (u_kernel_at_least(&env, 5, 11)) {
 		/* Native flag: the module must not hold on to it. */
-		int unloaded = rmmod_eventually();
+		int unloaded = u_rmmod_eventually();
 		int api = uffd_api(fd, 0, NULL);
 
 		T_CHECK("pin", unloaded && !api,
@@ -105,7 +89,7 @@ static void check_module(void)
 		int refused = !rmmod();
 
 		close(fd);
-		T_CHECK("pin", refused && rmmod_eventually(),
+		T_CHECK("pin", refused && u_rmmod_eventually(),
 			"rmmod %s while a user-mode-only context was open, %s after close",
 			refused ? "refused" : "worked",
 			module_loaded() ? "refused" : "worked");
